@@ -1,0 +1,132 @@
+/*
+ * db: open the ledger and migrate its schema.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <sqlite3.h>
+
+#include "regward/db.h"
+
+struct db {
+	sqlite3 *h;
+	int version;
+};
+
+/*
+ * Migrations, applied in order; never edit one that has shipped, add a new
+ * row. Migration 1 records the schema itself; the ledger tables arrive
+ * with the features that write them.
+ */
+static const char *const db_migrations[] = {
+	/* 1 */
+	"CREATE TABLE schema_migrations ("
+	"  version INTEGER PRIMARY KEY,"
+	"  applied_at INTEGER NOT NULL);",
+};
+#define DB_NMIGRATIONS (sizeof(db_migrations) / sizeof(db_migrations[0]))
+
+static int
+db_exec(struct db *db, const char *sql, const char *path, char *err,
+    size_t errlen)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(db->h, sql, NULL, NULL, &msg) == SQLITE_OK)
+		return 0;
+	snprintf(err, errlen, "%s: %s", path,
+	    msg != NULL ? msg : sqlite3_errmsg(db->h));
+	sqlite3_free(msg);
+	return -1;
+}
+
+static int
+db_read_version(struct db *db)
+{
+	sqlite3_stmt *st = NULL;
+	int v = 0;
+
+	if (sqlite3_prepare_v2(db->h,
+		"SELECT max(version) FROM schema_migrations", -1, &st,
+		NULL) != SQLITE_OK)
+		return 0; /* no table yet: a new database */
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static int
+db_migrate(struct db *db, const char *path, char *err, size_t errlen)
+{
+	char sql[128];
+	size_t i;
+
+	db->version = db_read_version(db);
+	if (db->version > (int)DB_NMIGRATIONS) {
+		snprintf(err, errlen,
+		    "%s: schema version %d is newer than this regward (%zu)",
+		    path, db->version, DB_NMIGRATIONS);
+		return -1;
+	}
+	for (i = (size_t)db->version; i < DB_NMIGRATIONS; i++) {
+		snprintf(sql, sizeof(sql),
+		    "INSERT INTO schema_migrations VALUES (%zu, "
+		    "strftime('%%s','now'));",
+		    i + 1);
+		if (db_exec(db, "BEGIN IMMEDIATE;", path, err, errlen) == -1)
+			return -1;
+		if (db_exec(db, db_migrations[i], path, err, errlen) == -1 ||
+		    db_exec(db, sql, path, err, errlen) == -1) {
+			sqlite3_exec(db->h, "ROLLBACK;", NULL, NULL, NULL);
+			return -1;
+		}
+		if (db_exec(db, "COMMIT;", path, err, errlen) == -1)
+			return -1;
+		db->version = (int)i + 1;
+	}
+	return 0;
+}
+
+struct db *
+db_open(const char *path, char *err, size_t errlen)
+{
+	struct db *db;
+
+	if ((db = calloc(1, sizeof(*db))) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return NULL;
+	}
+	if (sqlite3_open_v2(path, &db->h,
+		SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+		    SQLITE_OPEN_FULLMUTEX,
+		NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path,
+		    db->h != NULL ? sqlite3_errmsg(db->h) : "cannot open");
+		goto bad;
+	}
+	sqlite3_busy_timeout(db->h, 5000);
+	if (db_exec(db, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;",
+		path, err, errlen) == -1 ||
+	    db_migrate(db, path, err, errlen) == -1)
+		goto bad;
+	return db;
+bad:
+	db_close(db);
+	return NULL;
+}
+
+int
+db_schema_version(struct db *db)
+{
+	return db->version;
+}
+
+void
+db_close(struct db *db)
+{
+	if (db == NULL)
+		return;
+	sqlite3_close(db->h);
+	free(db);
+}

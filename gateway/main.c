@@ -1,0 +1,158 @@
+/*
+ * regward: the gateway daemon and its admin commands.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <openssl/ssl.h>
+
+#include "regward/config.h"
+#include "regward/db.h"
+
+#include "gateway.h"
+
+static void
+main_usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: regward serve -c FILE   run the gateway in the foreground\n"
+	    "       regward check -c FILE   validate a config and its files\n"
+	    "       regward version\n");
+}
+
+/* Parse "-c FILE" / "--config FILE" / "--config=FILE". */
+static const char *
+main_config_arg(int argc, char **argv)
+{
+	const char *path = NULL;
+	int i;
+
+	for (i = 0; i < argc; i++) {
+		if ((strcmp(argv[i], "-c") == 0 ||
+			strcmp(argv[i], "--config") == 0) &&
+		    i + 1 < argc) {
+			path = argv[++i];
+		} else if (strncmp(argv[i], "--config=", 9) == 0) {
+			path = argv[i] + 9;
+		} else {
+			fprintf(stderr, "regward: unknown argument: %s\n",
+			    argv[i]);
+			return NULL;
+		}
+	}
+	if (path == NULL)
+		fprintf(stderr, "regward: missing -c FILE\n");
+	return path;
+}
+
+static struct config *
+main_load(int argc, char **argv)
+{
+	const char *path;
+	struct config *cfg = NULL;
+	char err[CONFIG_ERR_MAX];
+
+	if ((path = main_config_arg(argc, argv)) == NULL)
+		return NULL;
+	if (config_load(path, &cfg, err, sizeof(err)) == -1) {
+		fprintf(stderr, "regward: %s\n", err);
+		return NULL;
+	}
+	return cfg;
+}
+
+/* Open (and migrate) the database once, to fail early and clearly. */
+static int
+main_db_check(const struct config *cfg)
+{
+	char err[512];
+	struct db *db;
+
+	if ((db = db_open(cfg->database, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "regward: %s: database: %s\n", cfg->path, err);
+		return -1;
+	}
+	db_close(db);
+	return 0;
+}
+
+static int
+main_check(int argc, char **argv)
+{
+	struct config *cfg;
+	SSL_CTX *ctx;
+	char err[CONFIG_ERR_MAX];
+	int rc = 1;
+
+	if ((cfg = main_load(argc, argv)) == NULL)
+		return 1;
+	if (cfg->tls.cert != NULL) {
+		if ((ctx = server_tls_ctx_new(cfg->tls.cert, cfg->tls.key, err,
+			 sizeof(err))) == NULL) {
+			fprintf(stderr, "regward: %s: tls: %s\n", cfg->path,
+			    err);
+			goto out;
+		}
+		SSL_CTX_free(ctx);
+	}
+	if (main_db_check(cfg) == -1)
+		goto out;
+	printf("%s: ok\n", cfg->path);
+	rc = 0;
+out:
+	config_free(cfg);
+	return rc;
+}
+
+static int
+main_serve(int argc, char **argv)
+{
+	struct config *cfg;
+	struct server *srv;
+	int rc = 1;
+
+	if ((cfg = main_load(argc, argv)) == NULL)
+		return 1;
+	if (main_db_check(cfg) == -1) {
+		config_free(cfg);
+		return 1;
+	}
+	if ((srv = server_new(cfg)) == NULL) {
+		config_free(cfg);
+		return 1;
+	}
+	if (server_listen(srv) == 0 && server_run(srv) == 0)
+		rc = 0;
+	server_free(srv); /* frees cfg */
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc < 2) {
+		main_usage(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "serve") == 0)
+		return main_serve(argc - 2, argv + 2);
+	if (strcmp(argv[1], "check") == 0)
+		return main_check(argc - 2, argv + 2);
+	if (strcmp(argv[1], "version") == 0 ||
+	    strcmp(argv[1], "--version") == 0) {
+		printf("regward %s (libevent %s, %s)\n", REGWARD_VERSION,
+		    event_get_version(), OpenSSL_version(OPENSSL_VERSION));
+		return 0;
+	}
+	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0) {
+		main_usage(stdout);
+		return 0;
+	}
+	fprintf(stderr, "regward: unknown command: %s\n", argv[1]);
+	main_usage(stderr);
+	return 2;
+}

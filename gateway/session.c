@@ -1,0 +1,1287 @@
+/*
+ * session: one client connection, and the proxying of its requests.
+ *
+ * The request and the response are each a small state machine driven by
+ * http_parser. Heads are collected into bounded buffers and re-serialised;
+ * bodies are never collected: the parser only tracks their framing, and
+ * the bytes it has consumed are moved as they are (chunked framing
+ * included) from one side's input to the other side's output. Moving stops
+ * while the destination holds more than limits.high_water bytes and
+ * resumes from its write callback, so memory per connection is bounded
+ * whatever the size of a blob.
+ *
+ * Every bufferevent is created with deferred callbacks: no callback runs
+ * inside a call into libevent, so a function that frees the session only
+ * has to say so to its caller (SESS_GONE).
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <http_parser.h>
+#include <openssl/ssl.h>
+
+#include "regward/route.h"
+
+#include "gateway.h"
+#include "head.h"
+#include "metrics.h"
+#include "reply.h"
+#include "rewrite.h"
+
+#define SESS_GONE (-1)
+#define SESS_METHOD_UNKNOWN 255u /* before the request line is parsed */
+#define SESS_LINGER_MS 2000
+
+/* What the client side is doing. */
+enum sess_rstate {
+	RS_HEAD = 0, /* waiting for, or reading, a request head */
+	RS_BODY,     /* relaying the request body to the upstream */
+	RS_DONE,     /* request complete; waiting for the response to end */
+};
+
+/* What the response side is doing. */
+enum sess_wstate {
+	WS_NONE = 0,   /* no response for this request yet */
+	WS_CONNECT,    /* waiting for an upstream connection */
+	WS_HEAD,       /* request sent, waiting for the response head */
+	WS_BODY,       /* relaying the response body */
+	WS_LOCAL,      /* the gateway answered itself */
+	WS_DONE,       /* response complete */
+};
+
+/* What the parser reported during one http_parser_execute() call. */
+#define PEV_HEAD_DONE 0x1
+#define PEV_MSG_DONE 0x2
+#define PEV_HEAD_ERROR 0x4 /* head ceiling hit */
+
+enum sess_pump {
+	PUMP_AGAIN,   /* source empty: wait for more bytes */
+	PUMP_BLOCKED, /* destination above the high-water mark */
+	PUMP_HEAD,    /* a head was completed (maybe the message too) */
+	PUMP_MSG,     /* the message was completed */
+	PUMP_ERROR,   /* malformed message */
+};
+
+struct session {
+	struct server *srv;
+	struct bufferevent *bev;
+	int fd;
+	int tls;
+	TAILQ_ENTRY(session) entry;
+	char client[INET6_ADDRSTRLEN + 8]; /* "addr:port" */
+	char client_ip[INET6_ADDRSTRLEN];
+	struct event *hdr_timer; /* header deadline; also lingering close */
+
+	enum sess_rstate rstate;
+	enum sess_wstate wstate;
+	http_parser req_parser;
+	http_parser resp_parser;
+	struct head req;
+	struct head resp;
+	int pev; /* PEV_* from the last parser call */
+	int head_started;
+	int keepalive;	   /* client wants the connection kept */
+	int closing;	   /* close once the output is flushed */
+	int lingering;	   /* output flushed, discarding input until EOF */
+	int probe;	   /* GET /healthz: checking the upstream */
+	int head_sent;	   /* response head written to the client */
+	unsigned method;   /* request method (http_parser numbering) */
+	struct route route;
+	char reqid[20];
+	struct timespec t0;
+
+	struct upstr *up;
+	struct evbuffer *fwd;  /* serialised request head, kept for a retry */
+	uint64_t body_sent;    /* request body bytes moved upstream */
+	uint64_t resp_bytes;   /* response bytes received from upstream */
+	int upstream_status;
+	int status; /* status answered to the client */
+	uint64_t bytes_in, bytes_out;
+	const char *error; /* why the request ended badly, for the log */
+};
+
+static void sess_read_cb(struct bufferevent *bev, void *arg);
+static void sess_write_cb(struct bufferevent *bev, void *arg);
+static void sess_event_cb(struct bufferevent *bev, short what, void *arg);
+static void sess_timer_cb(evutil_socket_t fd, short what, void *arg);
+static void sess_upstr_cb(struct upstr *up, enum upstr_event ev, void *arg);
+static int sess_pump_request(struct session *s);
+static void sess_log(struct server *srv, struct session *s);
+static int sess_pump_response(struct session *s);
+static int sess_reply(struct session *s, enum reply_code code,
+    const char *detail, const char *extra);
+
+static const http_parser_settings sess_req_settings;
+static const http_parser_settings sess_resp_settings;
+
+static void
+sess_tv(struct timeval *tv, unsigned ms)
+{
+	tv->tv_sec = ms / 1000;
+	tv->tv_usec = (ms % 1000) * 1000;
+}
+
+static const struct config *
+sess_cfg(const struct session *s)
+{
+	return s->srv->cfg;
+}
+
+/* Client timeouts: read is idle/header or body, write is always body. */
+static void
+sess_set_timeouts(struct session *s, unsigned read_ms)
+{
+	struct timeval r, w;
+
+	sess_tv(&r, read_ms);
+	sess_tv(&w, sess_cfg(s)->timeouts.body);
+	bufferevent_set_timeouts(s->bev, &r, &w);
+}
+
+/*
+ * The single teardown path: frees the session and everything it holds,
+ * and logs the request that was in flight, if any.
+ */
+static void
+sess_close(struct session *s, const char *why)
+{
+	struct server *srv = s->srv;
+
+	if (s->head_started && s->wstate != WS_DONE) {
+		/* A request was cut short: it still gets its log line. */
+		s->error = why;
+		if (s->status == 0)
+			s->status = 499;
+		metrics_request(s->method, s->status, s->bytes_in,
+		    s->bytes_out, 0);
+		sess_log(srv, s);
+	}
+	if (s->up != NULL) {
+		upstr_close(s->up);
+		s->up = NULL;
+	}
+	TAILQ_REMOVE(&srv->sessions, s, entry);
+	srv->nsessions--;
+	if (s->hdr_timer != NULL)
+		event_free(s->hdr_timer);
+	if (s->bev != NULL)
+		bufferevent_free(s->bev);
+	if (s->fwd != NULL)
+		evbuffer_free(s->fwd);
+	head_clear(&s->req);
+	head_clear(&s->resp);
+	free(s);
+	metrics_conn_close();
+	server_session_gone(srv);
+}
+
+/* ---- parser callbacks ------------------------------------------------- */
+
+static int
+sess_head_result(struct session *s, enum head_status st)
+{
+	if (st == HEAD_OK)
+		return 0;
+	s->pev |= PEV_HEAD_ERROR;
+	return -1;
+}
+
+static int
+sess_on_url(http_parser *p, const char *at, size_t len)
+{
+	struct session *s = p->data;
+
+	return sess_head_result(s, head_add_url(&s->req, at, len));
+}
+
+static int
+sess_on_req_field(http_parser *p, const char *at, size_t len)
+{
+	struct session *s = p->data;
+
+	return sess_head_result(s, head_add_name(&s->req, at, len));
+}
+
+static int
+sess_on_req_value(http_parser *p, const char *at, size_t len)
+{
+	struct session *s = p->data;
+
+	return sess_head_result(s, head_add_value(&s->req, at, len));
+}
+
+static int
+sess_on_status(http_parser *p, const char *at, size_t len)
+{
+	struct session *s = p->data;
+
+	return sess_head_result(s, head_add_reason(&s->resp, at, len));
+}
+
+static int
+sess_on_resp_field(http_parser *p, const char *at, size_t len)
+{
+	struct session *s = p->data;
+
+	return sess_head_result(s, head_add_name(&s->resp, at, len));
+}
+
+static int
+sess_on_resp_value(http_parser *p, const char *at, size_t len)
+{
+	struct session *s = p->data;
+
+	return sess_head_result(s, head_add_value(&s->resp, at, len));
+}
+
+static int
+sess_on_headers_complete(http_parser *p)
+{
+	struct session *s = p->data;
+
+	s->pev |= PEV_HEAD_DONE;
+	http_parser_pause(p, 1);
+	/* A response to HEAD has no body whatever its framing says. */
+	if (p->type == HTTP_RESPONSE && s->method == HTTP_HEAD)
+		return 1;
+	return 0;
+}
+
+static int
+sess_on_message_complete(http_parser *p)
+{
+	struct session *s = p->data;
+
+	s->pev |= PEV_MSG_DONE;
+	http_parser_pause(p, 1);
+	return 0;
+}
+
+static const http_parser_settings sess_req_settings = {
+	.on_url = sess_on_url,
+	.on_header_field = sess_on_req_field,
+	.on_header_value = sess_on_req_value,
+	.on_headers_complete = sess_on_headers_complete,
+	.on_message_complete = sess_on_message_complete,
+};
+
+static const http_parser_settings sess_resp_settings = {
+	.on_status = sess_on_status,
+	.on_header_field = sess_on_resp_field,
+	.on_header_value = sess_on_resp_value,
+	.on_headers_complete = sess_on_headers_complete,
+	.on_message_complete = sess_on_message_complete,
+};
+
+/*
+ * Feed the parser from src. While a head is being read (dst NULL) the
+ * consumed bytes are dropped (the callbacks copied them); in a body they
+ * move to dst as they are, as long as dst holds less than the high-water
+ * mark. *moved counts the bytes consumed.
+ *
+ * http_parser paused in on_headers_complete stops just before the head's
+ * final LF, which it consumes on the next call: that byte is fed on its
+ * own here so that it is dropped with the head and never relayed.
+ */
+static enum sess_pump
+sess_parse(struct session *s, http_parser *p,
+    const http_parser_settings *settings, struct evbuffer *src,
+    struct evbuffer *dst, uint64_t *moved)
+{
+	struct evbuffer_iovec v;
+	size_t n, hw = sess_cfg(s)->limits.high_water;
+	enum http_errno err;
+
+	while (evbuffer_get_length(src) > 0) {
+		if (dst != NULL && evbuffer_get_length(dst) >= hw)
+			return PUMP_BLOCKED;
+		if (evbuffer_peek(src, -1, NULL, &v, 1) < 1)
+			break;
+		s->pev = 0;
+		n = http_parser_execute(p, settings, v.iov_base, v.iov_len);
+		err = HTTP_PARSER_ERRNO(p);
+		if (err == HPE_PAUSED)
+			http_parser_pause(p, 0);
+		else if (err != HPE_OK)
+			return PUMP_ERROR;
+		if (s->pev & PEV_HEAD_DONE) {
+			if (n >= v.iov_len)
+				return PUMP_ERROR; /* no final LF: impossible */
+			s->pev &= ~PEV_HEAD_DONE;
+			if (http_parser_execute(p, settings,
+				(const char *)v.iov_base + n, 1) != 1)
+				return PUMP_ERROR;
+			err = HTTP_PARSER_ERRNO(p);
+			if (err == HPE_PAUSED)
+				http_parser_pause(p, 0);
+			else if (err != HPE_OK)
+				return PUMP_ERROR;
+			evbuffer_drain(src, n + 1);
+			*moved += n + 1;
+			s->pev |= PEV_HEAD_DONE;
+			return PUMP_HEAD;
+		}
+		if (dst == NULL)
+			evbuffer_drain(src, n);
+		else if (evbuffer_remove_buffer(src, dst, n) != (int)n)
+			return PUMP_ERROR;
+		*moved += n;
+		if (s->pev & PEV_MSG_DONE)
+			return PUMP_MSG;
+		if (n < v.iov_len)
+			return PUMP_ERROR; /* parser stopped: upgrade */
+	}
+	return PUMP_AGAIN;
+}
+
+/* ---- request log ------------------------------------------------------ */
+
+static double
+sess_elapsed(const struct session *s)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - s->t0.tv_sec) +
+	    (double)(t1.tv_nsec - s->t0.tv_nsec) / 1e9;
+}
+
+/* Request target without the query, which may carry upload state. */
+static size_t
+sess_path_len(const struct session *s)
+{
+	const char *u = head_ptr(&s->req, s->req.url);
+	const char *q = memchr(u, '?', s->req.url.len);
+
+	return q != NULL ? (size_t)(q - u) : s->req.url.len;
+}
+
+static void
+sess_log(struct server *srv, struct session *s)
+{
+	struct evbuffer *b;
+	char ts[32];
+	struct timespec now;
+	struct tm tm;
+	size_t len;
+
+	if (srv->log == NULL || (b = evbuffer_new()) == NULL)
+		return;
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+	evbuffer_add_printf(b,
+	    "{\"time\":\"%s.%03ldZ\",\"level\":\"info\",\"msg\":\"request\","
+	    "\"id\":\"%s\",\"client\":\"%s\",\"tls\":%s,\"method\":\"%s\","
+	    "\"path\":\"",
+	    ts, now.tv_nsec / 1000000, s->reqid, s->client,
+	    s->tls ? "true" : "false", http_method_str(s->method));
+	reply_json_escape(b, head_ptr(&s->req, s->req.url), sess_path_len(s));
+	evbuffer_add_printf(b, "\",\"route\":\"%s\"",
+	    route_kind_name(s->route.kind));
+	if (s->route.name.len > 0) {
+		evbuffer_add(b, ",\"repo\":\"", 9);
+		reply_json_escape(b, s->route.name.ptr, s->route.name.len);
+		evbuffer_add(b, "\"", 1);
+	}
+	if (s->route.ref.len > 0) {
+		evbuffer_add(b, ",\"ref\":\"", 8);
+		reply_json_escape(b, s->route.ref.ptr, s->route.ref.len);
+		evbuffer_add(b, "\"", 1);
+	}
+	evbuffer_add_printf(b,
+	    ",\"status\":%d,\"bytes_in\":%llu,\"bytes_out\":%llu,"
+	    "\"ms\":%.3f,\"upstream_status\":%d",
+	    s->status, (unsigned long long)s->bytes_in,
+	    (unsigned long long)s->bytes_out, sess_elapsed(s) * 1000.0,
+	    s->upstream_status);
+	if (s->error != NULL)
+		evbuffer_add_printf(b, ",\"error\":\"%s\"", s->error);
+	evbuffer_add(b, "}\n", 2);
+	len = evbuffer_get_length(b);
+	fwrite(evbuffer_pullup(b, -1), 1, len, srv->log);
+	evbuffer_free(b);
+}
+
+/* ---- request lifecycle ------------------------------------------------ */
+
+static void
+sess_request_reset(struct session *s)
+{
+	http_parser_init(&s->req_parser, HTTP_REQUEST);
+	s->req_parser.data = s;
+	head_reset(&s->req);
+	head_reset(&s->resp);
+	memset(&s->route, 0, sizeof(s->route));
+	s->method = SESS_METHOD_UNKNOWN;
+	s->rstate = RS_HEAD;
+	s->wstate = WS_NONE;
+	s->head_started = 0;
+	s->probe = 0;
+	s->head_sent = 0;
+	s->body_sent = 0;
+	s->resp_bytes = 0;
+	s->upstream_status = 0;
+	s->status = 0;
+	s->bytes_in = s->bytes_out = 0;
+	s->error = NULL;
+	if (s->fwd != NULL)
+		evbuffer_drain(s->fwd, evbuffer_get_length(s->fwd));
+	sess_set_timeouts(s, sess_cfg(s)->timeouts.idle);
+}
+
+/* Start the close: stop reading, flush what is queued, then free. */
+static int
+sess_close_after_flush(struct session *s)
+{
+	s->closing = 1;
+	bufferevent_disable(s->bev, EV_READ);
+	if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0) {
+		sess_close(s, "closed");
+		return SESS_GONE;
+	}
+	return 0;
+}
+
+/*
+ * The response is complete and the request too: log it, then either wait
+ * for the next request on this connection or close.
+ */
+static int
+sess_request_done(struct session *s)
+{
+	struct server *srv = s->srv;
+
+	s->wstate = WS_DONE;
+	metrics_request(s->method, s->status, s->bytes_in, s->bytes_out,
+	    sess_elapsed(s));
+	sess_log(srv, s);
+	if (!s->keepalive || srv->draining || s->closing)
+		return sess_close_after_flush(s);
+	sess_request_reset(s);
+	bufferevent_enable(s->bev, EV_READ);
+	/* A pipelined request may be waiting in the input already. */
+	return sess_pump_request(s);
+}
+
+/* The response ended: hand back or drop the upstream connection. */
+static int
+sess_response_done(struct session *s)
+{
+	int reuse = s->rstate == RS_DONE &&
+	    http_should_keep_alive(&s->resp_parser);
+
+	if (s->up != NULL) {
+		if (reuse)
+			upstr_release(s->up);
+		else
+			upstr_close(s->up);
+		s->up = NULL;
+	}
+	if (s->rstate != RS_DONE) {
+		/* Answered before the whole body came: the rest is unread. */
+		s->closing = 1;
+	}
+	return sess_request_done(s);
+}
+
+/*
+ * Write a reply the gateway makes itself. When the request body has not
+ * been read the connection closes after the reply.
+ */
+static int
+sess_reply_raw(struct session *s, int status, const char *ctype,
+    struct evbuffer *body, const char *extra)
+{
+	struct evbuffer *out = bufferevent_get_output(s->bev);
+	size_t blen = body != NULL ? evbuffer_get_length(body) : 0;
+	size_t before = evbuffer_get_length(out);
+
+	s->status = status;
+	s->wstate = WS_LOCAL;
+	if (s->rstate != RS_DONE)
+		s->closing = 1; /* the rest of the request is unread */
+	if (s->up != NULL) {
+		upstr_close(s->up);
+		s->up = NULL;
+	}
+	evbuffer_add_printf(out,
+	    "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+	    "Docker-Distribution-Api-Version: registry/2.0\r\n%s%s\r\n",
+	    status, reply_reason(status), ctype, blen, extra ? extra : "",
+	    s->closing || !s->keepalive || s->srv->draining ?
+		"Connection: close\r\n" :
+		"");
+	if (body != NULL && s->method != HTTP_HEAD)
+		evbuffer_add_buffer(out, body);
+	s->bytes_out += evbuffer_get_length(out) - before;
+	return sess_request_done(s);
+}
+
+static int
+sess_reply(struct session *s, enum reply_code code, const char *detail,
+    const char *extra)
+{
+	struct evbuffer *body;
+	int rc;
+
+	if ((body = evbuffer_new()) == NULL) {
+		sess_close(s, "out of memory");
+		return SESS_GONE;
+	}
+	reply_oci_body(body, code, detail);
+	rc = sess_reply_raw(s, reply_info(code)->status,
+	    "application/json; charset=utf-8", body, extra);
+	evbuffer_free(body);
+	return rc;
+}
+
+/* ---- routing ---------------------------------------------------------- */
+
+/* Methods each route accepts; the upstream never sees the others. */
+static const char *
+sess_allowed(enum route_kind kind)
+{
+	switch (kind) {
+	case ROUTE_BASE:
+	case ROUTE_CATALOG:
+	case ROUTE_TAGS_LIST:
+	case ROUTE_REFERRERS:
+		return "GET, HEAD";
+	case ROUTE_MANIFEST:
+		return "GET, HEAD, PUT, DELETE";
+	case ROUTE_BLOB:
+		return "GET, HEAD, DELETE";
+	case ROUTE_UPLOAD_START:
+		return "POST";
+	case ROUTE_UPLOAD:
+		return "GET, PATCH, PUT, DELETE";
+	case ROUTE_NONE:
+		break;
+	}
+	return "";
+}
+
+static int
+sess_method_ok(enum route_kind kind, unsigned method)
+{
+	const char *allowed = sess_allowed(kind), *m = http_method_str(method);
+	size_t ml = strlen(m);
+	const char *p = allowed;
+
+	while ((p = strstr(p, m)) != NULL) {
+		if ((p == allowed || p[-1] == ' ') &&
+		    (p[ml] == ',' || p[ml] == '\0'))
+			return 1;
+		p += ml;
+	}
+	return 0;
+}
+
+static enum reply_code
+sess_route_error(enum route_status st)
+{
+	switch (st) {
+	case ROUTE_ERR_TARGET:
+		return REPLY_BAD_TARGET;
+	case ROUTE_ERR_NOT_FOUND:
+		return REPLY_NOT_FOUND;
+	case ROUTE_ERR_NAME:
+		return REPLY_NAME_INVALID;
+	case ROUTE_ERR_TAG:
+		return REPLY_TAG_INVALID;
+	case ROUTE_ERR_DIGEST:
+		return REPLY_DIGEST_INVALID;
+	case ROUTE_ERR_UPLOAD:
+		return REPLY_UPLOAD_INVALID;
+	case ROUTE_ERR_QUERY:
+		return REPLY_QUERY_INVALID;
+	case ROUTE_OK:
+		break;
+	}
+	return REPLY_INTERNAL;
+}
+
+static int
+sess_local_metrics(struct session *s)
+{
+	struct evbuffer *body;
+	int rc;
+
+	if ((body = evbuffer_new()) == NULL || metrics_render(body) == -1) {
+		if (body != NULL)
+			evbuffer_free(body);
+		return sess_reply(s, REPLY_INTERNAL, NULL, NULL);
+	}
+	rc = sess_reply_raw(s, 200, "text/plain; version=0.0.4", body, NULL);
+	evbuffer_free(body);
+	return rc;
+}
+
+/* ---- proxying: request side ------------------------------------------- */
+
+static int
+sess_add_field(struct evbuffer *out, const struct head *h, size_t i)
+{
+	const struct head_field *f = &h->fields[i];
+
+	return evbuffer_add_printf(out, "%.*s: %.*s\r\n", (int)f->name.len,
+	    head_ptr(h, f->name), (int)f->value.len, head_ptr(h, f->value));
+}
+
+/*
+ * Serialise the request head for the upstream into s->fwd: the target as
+ * received (it was validated, never rewritten), end-to-end fields as they
+ * are, Host set to the upstream, X-Forwarded-For/-Proto set.
+ */
+static int
+sess_build_forward(struct session *s)
+{
+	const struct config *cfg = sess_cfg(s);
+	const struct head *h = &s->req;
+	struct evbuffer *out = s->fwd;
+	size_t i;
+	int xff = -1;
+
+	if (s->probe)
+		return evbuffer_add_printf(out,
+			   "GET /v2/ HTTP/1.1\r\nHost: %s\r\n"
+			   "User-Agent: regward-healthz\r\n\r\n",
+			   cfg->upstream.authority) < 0 ?
+		    -1 :
+		    0;
+	evbuffer_add_printf(out, "%s %.*s HTTP/1.1\r\nHost: %s\r\n",
+	    http_method_str(s->method), (int)h->url.len, head_ptr(h, h->url),
+	    cfg->upstream.authority);
+	for (i = 0; i < h->nfields; i++) {
+		if (head_is_hop_by_hop(h, i) || head_name_is(h, i, "Host") ||
+		    head_name_is(h, i, "X-Forwarded-Proto"))
+			continue;
+		if (head_name_is(h, i, "X-Forwarded-For")) {
+			xff = (int)i; /* appended to below */
+			continue;
+		}
+		sess_add_field(out, h, i);
+	}
+	if (xff >= 0)
+		evbuffer_add_printf(out, "X-Forwarded-For: %.*s, %s\r\n",
+		    (int)h->fields[xff].value.len,
+		    head_ptr(h, h->fields[xff].value), s->client_ip);
+	else
+		evbuffer_add_printf(out, "X-Forwarded-For: %s\r\n",
+		    s->client_ip);
+	return evbuffer_add_printf(out, "X-Forwarded-Proto: %s\r\n\r\n",
+		   s->tls ? "https" : "http") < 0 ?
+	    -1 :
+	    0;
+}
+
+/* An upstream connection is ready: send the head, then the body. */
+static int
+sess_upstream_ready(struct session *s)
+{
+	const struct config *cfg = sess_cfg(s);
+
+	s->wstate = WS_HEAD;
+	http_parser_init(&s->resp_parser, HTTP_RESPONSE);
+	s->resp_parser.data = s;
+	head_reset(&s->resp);
+	upstr_set_timeouts(s->up, cfg->timeouts.upstream_response,
+	    cfg->timeouts.body);
+	upstr_enable_read(s->up, 1);
+	if (evbuffer_add(upstr_output(s->up), evbuffer_pullup(s->fwd, -1),
+		evbuffer_get_length(s->fwd)) == -1) {
+		return sess_reply(s, REPLY_INTERNAL, NULL, NULL);
+	}
+	return sess_pump_request(s);
+}
+
+static int
+sess_upstream_start(struct session *s)
+{
+	if ((s->up = upstr_acquire(s->srv->pool, sess_upstr_cb, s)) == NULL) {
+		s->error = "upstream connect failed";
+		return sess_reply(s, REPLY_UPSTREAM_DOWN, NULL, NULL);
+	}
+	s->wstate = WS_CONNECT;
+	if (upstr_connected(s->up))
+		return sess_upstream_ready(s);
+	return 0;
+}
+
+/* The request head is complete: decide what to do with the request. */
+static int
+sess_dispatch(struct session *s, int msg_done)
+{
+	const struct config *cfg = sess_cfg(s);
+	http_parser *p = &s->req_parser;
+	enum route_status st;
+	char allow[64];
+
+	event_del(s->hdr_timer);
+	s->method = p->method;
+	s->keepalive = http_should_keep_alive(p);
+	s->rstate = msg_done ? RS_DONE : RS_BODY;
+	sess_set_timeouts(s, cfg->timeouts.body);
+	if (msg_done) /* a pipelined request waits in the socket */
+		bufferevent_disable(s->bev, EV_READ);
+	if (p->upgrade || p->http_major != 1) {
+		s->keepalive = 0;
+		return sess_reply(s, REPLY_BAD_REQUEST,
+		    "upgrades and HTTP versions other than 1.x are not served",
+		    NULL);
+	}
+	st = route_parse(head_ptr(&s->req, s->req.url), s->req.url.len,
+	    &s->route);
+	if (st != ROUTE_OK)
+		return sess_reply(s, sess_route_error(st), NULL, NULL);
+	if (s->route.kind == ROUTE_NONE) {
+		if (s->route.path.len == 8 &&
+		    memcmp(s->route.path.ptr, "/healthz", 8) == 0 &&
+		    (s->method == HTTP_GET || s->method == HTTP_HEAD)) {
+			s->probe = 1;
+			if (sess_build_forward(s) == -1)
+				return sess_reply(s, REPLY_INTERNAL, NULL,
+				    NULL);
+			return sess_upstream_start(s);
+		}
+		if (s->route.path.len == 8 &&
+		    memcmp(s->route.path.ptr, "/metrics", 8) == 0 &&
+		    (s->method == HTTP_GET || s->method == HTTP_HEAD))
+			return sess_local_metrics(s);
+		return sess_reply(s, REPLY_NOT_FOUND, NULL, NULL);
+	}
+	if (!sess_method_ok(s->route.kind, s->method)) {
+		snprintf(allow, sizeof(allow), "Allow: %s\r\n",
+		    sess_allowed(s->route.kind));
+		return sess_reply(s, REPLY_METHOD, NULL, allow);
+	}
+	if (sess_build_forward(s) == -1)
+		return sess_reply(s, REPLY_INTERNAL, NULL, NULL);
+	return sess_upstream_start(s);
+}
+
+static void
+sess_request_begins(struct session *s)
+{
+	struct timeval tv;
+	struct server *srv = s->srv;
+
+	s->head_started = 1;
+	clock_gettime(CLOCK_MONOTONIC, &s->t0);
+	snprintf(s->reqid, sizeof(s->reqid), "%08x%08llx",
+	    (unsigned)srv->reqsalt, (unsigned long long)++srv->reqseq);
+	sess_tv(&tv, sess_cfg(s)->timeouts.header);
+	evtimer_add(s->hdr_timer, &tv);
+}
+
+/*
+ * Read what the client sent: a head, then the body towards the upstream.
+ * Returns 0 or SESS_GONE.
+ */
+static int
+sess_pump_request(struct session *s)
+{
+	struct evbuffer *in = bufferevent_get_input(s->bev);
+	struct evbuffer *dst;
+	enum sess_pump r;
+	uint64_t n;
+
+	if (s->closing)
+		return 0;
+	if (s->rstate == RS_HEAD) {
+		if (evbuffer_get_length(in) == 0)
+			return 0;
+		if (!s->head_started)
+			sess_request_begins(s);
+		n = 0;
+		r = sess_parse(s, &s->req_parser, &sess_req_settings, in, NULL,
+		    &n);
+		s->bytes_in += n;
+		if (s->pev & PEV_HEAD_ERROR ||
+		    HTTP_PARSER_ERRNO(&s->req_parser) == HPE_HEADER_OVERFLOW) {
+			s->keepalive = 0;
+			return sess_reply(s, REPLY_HEAD_TOO_LARGE, NULL, NULL);
+		}
+		if (r == PUMP_ERROR) {
+			s->keepalive = 0;
+			return sess_reply(s, REPLY_BAD_REQUEST,
+			    http_errno_description(
+				HTTP_PARSER_ERRNO(&s->req_parser)),
+			    NULL);
+		}
+		if (r != PUMP_HEAD)
+			return 0;
+		if (sess_dispatch(s, (s->pev & PEV_MSG_DONE) != 0) == SESS_GONE)
+			return SESS_GONE;
+		return 0; /* the body moves once the upstream is ready */
+	}
+	if (s->rstate != RS_BODY || s->up == NULL || s->wstate == WS_CONNECT)
+		return 0;
+	dst = upstr_output(s->up);
+	n = 0;
+	r = sess_parse(s, &s->req_parser, &sess_req_settings, in, dst, &n);
+	s->bytes_in += n;
+	s->body_sent += n;
+	switch (r) {
+	case PUMP_AGAIN:
+	case PUMP_BLOCKED: /* resumed by UPSTR_WRITTEN */
+		return 0;
+	case PUMP_MSG:
+		s->rstate = RS_DONE;
+		bufferevent_disable(s->bev, EV_READ);
+		return 0;
+	case PUMP_HEAD:
+	case PUMP_ERROR:
+		break;
+	}
+	/* A malformed body: the upstream saw part of it; drop both ends. */
+	sess_close(s, "malformed request body");
+	return SESS_GONE;
+}
+
+/* ---- proxying: response side ------------------------------------------ */
+
+/*
+ * Write the response head to the client: status line, end-to-end fields,
+ * Location and Link rewritten to public_url.
+ */
+static int
+sess_send_head(struct session *s)
+{
+	const struct config *cfg = sess_cfg(s);
+	const struct head *h = &s->resp;
+	struct evbuffer *out = bufferevent_get_output(s->bev);
+	size_t i, before = evbuffer_get_length(out);
+	const struct head_field *f;
+	int status = (int)s->resp_parser.status_code;
+
+	evbuffer_add_printf(out, "HTTP/1.1 %d %.*s\r\n", status,
+	    (int)h->reason.len, head_ptr(h, h->reason));
+	for (i = 0; i < h->nfields; i++) {
+		f = &h->fields[i];
+		if (head_is_hop_by_hop(h, i))
+			continue;
+		if (head_name_is(h, i, "Location")) {
+			evbuffer_add(out, "Location: ", 10);
+			rewrite_location(out, head_ptr(h, f->value),
+			    f->value.len, cfg->upstream.authority,
+			    cfg->public_url);
+			evbuffer_add(out, "\r\n", 2);
+		} else if (head_name_is(h, i, "Link")) {
+			evbuffer_add(out, "Link: ", 6);
+			rewrite_link(out, head_ptr(h, f->value), f->value.len,
+			    cfg->upstream.authority, cfg->public_url);
+			evbuffer_add(out, "\r\n", 2);
+		} else {
+			sess_add_field(out, h, i);
+		}
+	}
+	if (status >= 200) {
+		if (!s->keepalive || s->srv->draining)
+			evbuffer_add(out, "Connection: close\r\n", 19);
+		else if (s->req_parser.http_minor == 0)
+			evbuffer_add(out, "Connection: keep-alive\r\n", 24);
+	}
+	evbuffer_add(out, "\r\n", 2);
+	s->bytes_out += evbuffer_get_length(out) - before;
+	return 0;
+}
+
+/* The upstream is gone or broken. Answer if we still can, else cut. */
+static int
+sess_upstream_failed(struct session *s, enum reply_code code, const char *why)
+{
+	s->error = why;
+	if (s->up != NULL) {
+		upstr_close(s->up);
+		s->up = NULL;
+	}
+	if (!s->head_sent)
+		return sess_reply(s, code, NULL, NULL);
+	/*
+	 * Part of the response went out. Closing is the only honest end: a
+	 * client must never take a short body for a complete one.
+	 */
+	sess_close(s, why);
+	return SESS_GONE;
+}
+
+static int
+sess_probe_done(struct session *s)
+{
+	struct evbuffer *body = evbuffer_new();
+	int ok = s->upstream_status == 200 || s->upstream_status == 401;
+	int rc;
+
+	if (body == NULL)
+		return sess_reply(s, REPLY_INTERNAL, NULL, NULL);
+	evbuffer_add_printf(body,
+	    "{\"status\":\"%s\",\"upstream_status\":%d}\n",
+	    ok ? "ok" : "unavailable", s->upstream_status);
+	rc = sess_reply_raw(s, ok ? 200 : 503,
+	    "application/json; charset=utf-8", body, NULL);
+	evbuffer_free(body);
+	return rc;
+}
+
+static int
+sess_response_complete(struct session *s)
+{
+	if (s->probe) {
+		if (http_should_keep_alive(&s->resp_parser))
+			upstr_release(s->up);
+		else
+			upstr_close(s->up);
+		s->up = NULL;
+		return sess_probe_done(s);
+	}
+	return sess_response_done(s);
+}
+
+static int
+sess_pump_response(struct session *s)
+{
+	struct evbuffer *in, *dst;
+	enum sess_pump r;
+	uint64_t n;
+	int status;
+
+	while (s->up != NULL &&
+	    (s->wstate == WS_HEAD || s->wstate == WS_BODY)) {
+		in = upstr_input(s->up);
+		if (evbuffer_get_length(in) == 0)
+			return 0;
+		n = 0;
+		if (s->wstate == WS_HEAD) {
+			r = sess_parse(s, &s->resp_parser, &sess_resp_settings,
+			    in, NULL, &n);
+			s->resp_bytes += n;
+			if (s->pev & PEV_HEAD_ERROR) {
+				metrics_upstream_error(METRICS_UP_PROTOCOL);
+				return sess_upstream_failed(s,
+				    REPLY_UPSTREAM_BAD,
+				    "upstream response head too large");
+			}
+			if (r == PUMP_ERROR) {
+				metrics_upstream_error(METRICS_UP_PROTOCOL);
+				return sess_upstream_failed(s,
+				    REPLY_UPSTREAM_BAD,
+				    "malformed upstream response");
+			}
+			if (r != PUMP_HEAD)
+				return 0;
+			status = (int)s->resp_parser.status_code;
+			if (status < 200 && status != 100) {
+				metrics_upstream_error(METRICS_UP_PROTOCOL);
+				return sess_upstream_failed(s,
+				    REPLY_UPSTREAM_BAD,
+				    "unexpected 1xx from upstream");
+			}
+			if (status == 100) {
+				/* Interim: relay it, then wait for the next. */
+				if (!s->probe)
+					sess_send_head(s);
+				http_parser_init(&s->resp_parser,
+				    HTTP_RESPONSE);
+				s->resp_parser.data = s;
+				head_reset(&s->resp);
+				continue;
+			}
+			s->upstream_status = status;
+			if (!s->probe) {
+				s->status = status;
+				sess_send_head(s);
+				s->head_sent = 1;
+			}
+			s->wstate = WS_BODY;
+			if (s->pev & PEV_MSG_DONE)
+				return sess_response_complete(s);
+			continue;
+		}
+		dst = s->probe ? NULL : bufferevent_get_output(s->bev);
+		r = sess_parse(s, &s->resp_parser, &sess_resp_settings, in, dst,
+		    &n);
+		s->resp_bytes += n;
+		if (!s->probe)
+			s->bytes_out += n;
+		switch (r) {
+		case PUMP_AGAIN:
+		case PUMP_BLOCKED: /* resumed by the client's write callback */
+			return 0;
+		case PUMP_MSG:
+			return sess_response_complete(s);
+		case PUMP_HEAD:
+		case PUMP_ERROR:
+			metrics_upstream_error(METRICS_UP_PROTOCOL);
+			return sess_upstream_failed(s, REPLY_UPSTREAM_BAD,
+			    "malformed upstream response body");
+		}
+	}
+	return 0;
+}
+
+/* A reused connection the upstream had closed: try once on a fresh one. */
+static int
+sess_upstream_retry(struct session *s)
+{
+	upstr_close(s->up);
+	s->up = NULL;
+	return sess_upstream_start(s);
+}
+
+static void
+sess_upstr_cb(struct upstr *up, enum upstr_event ev, void *arg)
+{
+	struct session *s = arg;
+	int fresh;
+
+	(void)up;
+	switch (ev) {
+	case UPSTR_CONNECTED:
+		if (s->wstate == WS_CONNECT)
+			sess_upstream_ready(s);
+		return;
+	case UPSTR_READ:
+		sess_pump_response(s);
+		return;
+	case UPSTR_WRITTEN:
+		sess_pump_request(s);
+		return;
+	case UPSTR_EOF:
+	case UPSTR_ERROR:
+	case UPSTR_TIMEOUT:
+		break;
+	}
+	fresh = s->wstate == WS_CONNECT;
+	if (s->wstate == WS_BODY && ev == UPSTR_EOF) {
+		/*
+		 * Tell the parser: a body delimited by the close is now
+		 * complete; any other body is cut short.
+		 */
+		s->pev = 0;
+		http_parser_execute(&s->resp_parser, &sess_resp_settings, NULL,
+		    0);
+		s->closing = 1;
+		if (s->pev & PEV_MSG_DONE) {
+			sess_response_complete(s);
+			return;
+		}
+	}
+	if (ev != UPSTR_TIMEOUT && upstr_reused(up) && s->resp_bytes == 0 &&
+	    s->body_sent == 0 && s->wstate == WS_HEAD) {
+		metrics_upstream_error(METRICS_UP_RESET);
+		sess_upstream_retry(s);
+		return;
+	}
+	if (ev == UPSTR_TIMEOUT)
+		sess_upstream_failed(s, fresh ? REPLY_UPSTREAM_DOWN :
+						REPLY_UPSTREAM_TIMEOUT,
+		    fresh ? "upstream connect timeout" : "upstream timeout");
+	else if (fresh)
+		sess_upstream_failed(s, REPLY_UPSTREAM_DOWN,
+		    "upstream connect failed");
+	else
+		sess_upstream_failed(s, REPLY_UPSTREAM_BAD,
+		    ev == UPSTR_EOF ? "upstream closed" : "upstream error");
+}
+
+/* ---- client callbacks ------------------------------------------------- */
+
+static void
+sess_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct session *s = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	if (s->lingering) {
+		evbuffer_drain(in, evbuffer_get_length(in));
+		return;
+	}
+	sess_pump_request(s);
+}
+
+/* Output flushed below the low-water mark (or entirely). */
+static void
+sess_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct session *s = arg;
+	struct timeval tv;
+
+	if (s->closing &&
+	    evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
+		/*
+		 * Lingering close on plain TCP: stop sending, then read and
+		 * discard what the client is still sending for a moment, so
+		 * that it reads our answer instead of a reset.
+		 */
+		if (!s->tls && !s->lingering && s->fd != -1 &&
+		    shutdown(s->fd, SHUT_WR) == 0) {
+			s->lingering = 1;
+			bufferevent_enable(bev, EV_READ);
+			sess_tv(&tv, SESS_LINGER_MS);
+			evtimer_add(s->hdr_timer, &tv);
+			return;
+		}
+		if (!s->lingering)
+			sess_close(s, "closed");
+		return;
+	}
+	if (s->wstate == WS_BODY || s->wstate == WS_HEAD)
+		sess_pump_response(s);
+}
+
+static void
+sess_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct session *s = arg;
+	const char *why;
+
+	(void)bev;
+	if (s->lingering) {
+		sess_close(s, "closed");
+		return;
+	}
+	if (what & BEV_EVENT_TIMEOUT)
+		why = what & BEV_EVENT_WRITING ? "client write timeout" :
+		    s->rstate == RS_BODY	   ? "client body timeout" :
+						     "idle timeout";
+	else if (what & BEV_EVENT_EOF)
+		why = "client closed";
+	else
+		why = "client connection error";
+	sess_close(s, why);
+}
+
+static void
+sess_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+
+	(void)fd;
+	(void)what;
+	if (s->lingering) {
+		sess_close(s, "closed");
+		return;
+	}
+	/* Header deadline: the head did not arrive in time. */
+	if (s->rstate == RS_HEAD) {
+		s->keepalive = 0;
+		sess_reply(s, REPLY_TIMEOUT, NULL, NULL);
+	}
+}
+
+/* ---- accept, drain ---------------------------------------------------- */
+
+int
+session_new(struct server *srv, int fd, const struct sockaddr *sa, int salen)
+{
+	const int opts = BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS;
+	const struct config *cfg = srv->cfg;
+	struct session *s;
+	SSL *ssl = NULL;
+	char host[INET6_ADDRSTRLEN] = "?";
+	int port = 0, one = 1;
+
+	(void)salen;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		goto bad;
+	s->srv = srv;
+	s->fd = fd;
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+
+		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+		port = ntohs(in->sin_port);
+		snprintf(s->client, sizeof(s->client), "%s:%d", host, port);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 =
+		    (const struct sockaddr_in6 *)sa;
+
+		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+		port = ntohs(in6->sin6_port);
+		snprintf(s->client, sizeof(s->client), "[%s]:%d", host, port);
+	}
+	snprintf(s->client_ip, sizeof(s->client_ip), "%s", host);
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (srv->tls != NULL) {
+		if ((ssl = SSL_new(srv->tls)) == NULL)
+			goto bad;
+		s->tls = 1;
+		s->bev = bufferevent_openssl_socket_new(srv->base, fd, ssl,
+		    BUFFEREVENT_SSL_ACCEPTING, opts);
+		if (s->bev == NULL) {
+			SSL_free(ssl);
+			goto bad;
+		}
+		bufferevent_openssl_set_allow_dirty_shutdown(s->bev, 1);
+	} else if ((s->bev = bufferevent_socket_new(srv->base, fd, opts)) ==
+	    NULL) {
+		goto bad;
+	}
+	fd = -1; /* the bufferevent owns it now */
+	if ((s->hdr_timer = evtimer_new(srv->base, sess_timer_cb, s)) == NULL ||
+	    (s->fwd = evbuffer_new()) == NULL)
+		goto bad_bev;
+	head_init(&s->req, cfg->limits.header_bytes);
+	head_init(&s->resp, cfg->limits.upstream_header_bytes);
+	bufferevent_setcb(s->bev, sess_read_cb, sess_write_cb, sess_event_cb,
+	    s);
+	bufferevent_setwatermark(s->bev, EV_READ, 0, cfg->limits.high_water);
+	bufferevent_setwatermark(s->bev, EV_WRITE, cfg->limits.high_water / 2,
+	    0);
+	bufferevent_set_max_single_read(s->bev, 256 * 1024);
+	bufferevent_set_max_single_write(s->bev, 256 * 1024);
+	TAILQ_INSERT_TAIL(&srv->sessions, s, entry);
+	srv->nsessions++;
+	metrics_conn_open();
+	sess_request_reset(s);
+	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	return 0;
+bad_bev:
+	if (s->hdr_timer != NULL)
+		event_free(s->hdr_timer);
+	if (s->fwd != NULL)
+		evbuffer_free(s->fwd);
+	bufferevent_free(s->bev);
+bad:
+	if (fd != -1)
+		close(fd);
+	free(s);
+	return -1;
+}
+
+void
+session_drain_all(struct server *srv)
+{
+	struct session *s, *next;
+
+	for (s = TAILQ_FIRST(&srv->sessions); s != NULL; s = next) {
+		next = TAILQ_NEXT(s, entry);
+		/* Idle keep-alive connections go now; the rest finish. */
+		if (s->rstate == RS_HEAD && !s->head_started && !s->closing)
+			sess_close(s, "shutting down");
+	}
+}
+
+void
+session_free_all(struct server *srv)
+{
+	struct session *s;
+
+	while ((s = TAILQ_FIRST(&srv->sessions)) != NULL)
+		sess_close(s, "shutting down");
+}

@@ -1,0 +1,631 @@
+# lib.sh: shared harness for regward's integration tests.
+#
+# Sourced by every tests/integration/t_*.sh. Each test starts its own
+# docker-registry and regward gateway on 127.0.0.1 with free ports, keeps
+# every file in one mktemp -d directory, and stops every process it started
+# by PID when it exits. On failure the last 50 lines of the registry and
+# gateway logs are printed.
+#
+# Environment:
+#   REGWARD_BIN     path to the regward binary (set by ctest)
+#   REGWARD_SRC     project root (set by ctest)
+#   REGWARD_DIRECT  1: talk to docker-registry directly, no gateway;
+#                   gateway-only assertions are skipped (see gateway_only)
+#   KEEP_TMP        1: keep the temp dir (always kept on failure)
+#
+# Exit codes: 0 pass, 77 skip, anything else fail.
+
+set -eEuo pipefail
+
+REGWARD_DIRECT=${REGWARD_DIRECT:-0}
+KEEP_TMP=${KEEP_TMP:-0}
+T_NAME=$(basename "${0%.sh}")
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/regward-${T_NAME}.XXXXXX")
+REG_PID=""
+REG_PORT=""
+REG_URL=""
+REG_LOG="$TMP/registry.log"
+REG_DATA="$TMP/registry-data"
+GW_PID=""
+GW_PORT=""
+GW_URL=""
+GW_LOG="$TMP/gateway.log"
+GW_CFG="$TMP/regward.json"
+GW_CACERT=""
+T_PIDS=()	# every background process we started, for cleanup
+
+log() { printf '[%s] %s\n' "$T_NAME" "$*" >&2; }
+
+# fail MSG: report and exit 1 (the EXIT trap prints the logs).
+fail()
+{
+	printf '[%s] FAIL: %s\n' "$T_NAME" "$*" >&2
+	exit 1
+}
+
+skip()
+{
+	printf '[%s] SKIP: %s\n' "$T_NAME" "$*" >&2
+	exit 77
+}
+
+_on_err()
+{
+	local rc=$? line=$1 cmd=$2
+	printf '[%s] FAIL: command exited %d at line %s: %s\n' \
+	    "$T_NAME" "$rc" "$line" "$cmd" >&2
+	exit 1
+}
+trap '_on_err "$LINENO" "$BASH_COMMAND"' ERR
+
+# is_direct: true when running against the registry without the gateway.
+is_direct() { [ "$REGWARD_DIRECT" = 1 ]; }
+
+# gateway_only: use as `gateway_only || return 0` in a function, or
+# `if gateway_only; then ...; fi`. True when the gateway is under test.
+gateway_only() { ! is_direct; }
+
+# require_gateway: skip the whole test in REGWARD_DIRECT mode.
+require_gateway()
+{
+	if is_direct; then
+		skip "gateway-only test (REGWARD_DIRECT=1)"
+	fi
+}
+
+require_cmd()
+{
+	local c
+	for c in "$@"; do
+		command -v "$c" >/dev/null 2>&1 || fail "required command missing: $c"
+	done
+}
+
+# stop_pid PID: TERM, wait up to 5 s, then KILL. Returns the exit status.
+stop_pid()
+{
+	local pid=$1 i rc=0
+	[ -n "$pid" ] || return 0
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -TERM "$pid" 2>/dev/null || true
+		for i in $(seq 50); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		if kill -0 "$pid" 2>/dev/null; then
+			log "pid $pid ignored SIGTERM for 5s, sending SIGKILL"
+			kill -KILL "$pid" 2>/dev/null || true
+		fi
+	fi
+	wait "$pid" 2>/dev/null || rc=$?
+	return $rc
+}
+
+# track PID: remember a background process for cleanup.
+track() { T_PIDS+=("$1"); }
+
+_dump_logs()
+{
+	local f
+	for f in "$REG_LOG" "$GW_LOG"; do
+		if [ -s "$f" ]; then
+			printf '\n===== last 50 lines of %s =====\n' "$f" >&2
+			tail -n 50 "$f" >&2
+		fi
+	done
+	printf '\n(files kept in %s)\n' "$TMP" >&2
+}
+
+_cleanup()
+{
+	local rc=$? pid
+	trap - ERR
+	set +e
+	for pid in "${T_PIDS[@]}"; do
+		stop_pid "$pid" >/dev/null 2>&1
+	done
+	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
+		_dump_logs
+	elif [ "$KEEP_TMP" != 1 ]; then
+		rm -rf "$TMP"
+	else
+		log "temp dir kept: $TMP"
+	fi
+	if [ "$rc" -eq 0 ]; then
+		log "PASS"
+	fi
+	exit "$rc"
+}
+trap _cleanup EXIT
+
+# ---------------------------------------------------------------- ports
+
+# port_is_free PORT: nobody listens on 127.0.0.1:PORT.
+port_is_free()
+{
+	local p=$1
+	if command -v ss >/dev/null 2>&1; then
+		[ -z "$(ss -Hltn "sport = :$p" 2>/dev/null)" ] || return 1
+	fi
+	# A connect that succeeds means someone listens.
+	if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+		return 1
+	fi
+	return 0
+}
+
+# free_port: print a port in 20000-60000 that is free right now.
+free_port()
+{
+	local i p
+	for i in $(seq 200); do
+		p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+		if port_is_free "$p"; then
+			echo "$p"
+			return 0
+		fi
+	done
+	fail "no free port found"
+}
+
+# wait_for SECONDS CMD...: retry CMD every 0.1 s until it succeeds.
+wait_for()
+{
+	local secs=$1 i
+	shift
+	for i in $(seq $((secs * 10))); do
+		if "$@" >/dev/null 2>&1; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+
+# ---------------------------------------------------------------- registry
+
+# start_registry [PORT]: start docker-registry on 127.0.0.1:PORT (0 or
+# absent: any free port), storage in $REG_DATA (kept across restarts).
+# Sets REG_PID, REG_PORT, REG_URL; appends to $REG_LOG.
+start_registry()
+{
+	local port=${1:-0} cfg="$TMP/registry.yml" i line
+	require_cmd docker-registry curl
+	mkdir -p "$REG_DATA"
+	cat >"$cfg" <<EOF
+version: 0.1
+log:
+  level: info
+  formatter: text
+  accesslog:
+    disabled: false
+storage:
+  filesystem:
+    rootdirectory: $REG_DATA
+  delete:
+    enabled: true
+  maintenance:
+    uploadpurging:
+      enabled: false
+http:
+  addr: 127.0.0.1:$port
+  secret: regward-integration-test
+EOF
+	local start_line=0
+	[ -f "$REG_LOG" ] && start_line=$(wc -l <"$REG_LOG")
+	docker-registry serve "$cfg" >>"$REG_LOG" 2>&1 &
+	REG_PID=$!
+	track "$REG_PID"
+	REG_PORT=""
+	for i in $(seq 100); do
+		line=$(tail -n +"$((start_line + 1))" "$REG_LOG" |
+		    grep -o 'listening on 127\.0\.0\.1:[0-9]*' | tail -n 1 || true)
+		if [ -n "$line" ]; then
+			REG_PORT=${line##*:}
+			break
+		fi
+		kill -0 "$REG_PID" 2>/dev/null ||
+		    fail "docker-registry exited during startup"
+		sleep 0.1
+	done
+	[ -n "$REG_PORT" ] || fail "docker-registry did not log 'listening on'"
+	REG_URL="http://127.0.0.1:$REG_PORT"
+	wait_for 10 curl -sf "$REG_URL/v2/" ||
+	    fail "docker-registry at $REG_URL does not answer /v2/"
+	log "registry pid $REG_PID at $REG_URL"
+	if is_direct; then
+		GW_URL=$REG_URL
+		GW_PORT=$REG_PORT
+	fi
+}
+
+stop_registry()
+{
+	stop_pid "$REG_PID" || true
+	REG_PID=""
+}
+
+kill9_registry()
+{
+	kill -KILL "$REG_PID" 2>/dev/null || true
+	wait "$REG_PID" 2>/dev/null || true
+	REG_PID=""
+}
+
+# reg_requests: number of requests the registry logged so far (access log
+# lines), not counting "GET /v2/ " (the gateway's health probe).
+reg_requests()
+{
+	grep -E '\] "[A-Z]+ ' "$REG_LOG" | grep -vc '"GET /v2/ HTTP' || true
+}
+
+# ---------------------------------------------------------------- gateway
+
+_gw_write_config()
+{
+	local scheme=$1 extra=$2
+	jq -n \
+	    --arg listen "127.0.0.1:$GW_PORT" \
+	    --arg public "$scheme://127.0.0.1:$GW_PORT" \
+	    --arg upstream "$REG_URL" \
+	    --arg db "$TMP/regward.db" \
+	    --argjson extra "$extra" \
+	    '{listen: $listen, public_url: $public, upstream: {url: $upstream},
+	      database: $db} * $extra' >"$GW_CFG"
+}
+
+# _gw_launch SCHEME EXTRA_JSON: pick a port, write the config, start the
+# gateway and wait until it listens. Retries when the port was taken.
+_gw_launch()
+{
+	local scheme=$1 extra=${2:-'{}'} attempt i up
+	local -a ck=()
+	[ -n "${REGWARD_BIN:-}" ] || fail "REGWARD_BIN is not set"
+	[ -x "$REGWARD_BIN" ] || fail "REGWARD_BIN=$REGWARD_BIN is not executable"
+	[ -n "$REG_URL" ] || fail "start_registry before start_gateway"
+	require_cmd jq
+	if [ "$scheme" = https ]; then
+		ck=(--cacert "$GW_CACERT")
+	fi
+	for attempt in 1 2 3 4 5; do
+		GW_PORT=$(free_port)
+		GW_URL="$scheme://127.0.0.1:$GW_PORT"
+		_gw_write_config "$scheme" "$extra"
+		: >"$GW_LOG"
+		"$REGWARD_BIN" serve -c "$GW_CFG" >>"$GW_LOG" 2>&1 &
+		GW_PID=$!
+		track "$GW_PID"
+		up=0
+		for i in $(seq 100); do
+			if grep -q '"msg" *: *"listening"' "$GW_LOG" 2>/dev/null ||
+			    [ "$(curl -s -o /dev/null -w '%{http_code}' \
+			    "${ck[@]}" --max-time 1 "$GW_URL/healthz" \
+			    2>/dev/null)" != 000 ]; then
+				up=1
+				break
+			fi
+			kill -0 "$GW_PID" 2>/dev/null || break
+			sleep 0.1
+		done
+		if [ "$up" = 1 ]; then
+			log "gateway pid $GW_PID at $GW_URL"
+			return 0
+		fi
+		if ! kill -0 "$GW_PID" 2>/dev/null &&
+		    grep -qiE 'in use|EADDRINUSE' "$GW_LOG"; then
+			wait "$GW_PID" 2>/dev/null || true
+			log "port $GW_PORT taken, retrying"
+			continue
+		fi
+		local rc=0
+		if kill -0 "$GW_PID" 2>/dev/null; then
+			fail "gateway did not start listening within 10s"
+		fi
+		wait "$GW_PID" 2>/dev/null || rc=$?
+		fail "gateway exited during startup (status $rc)"
+	done
+	fail "gateway could not bind a free port after 5 attempts"
+}
+
+# start_gateway [EXTRA_JSON]: start regward in front of $REG_URL, with
+# EXTRA_JSON deep-merged into its config. Sets GW_PID, GW_PORT, GW_URL.
+# REGWARD_DIRECT=1: does nothing, GW_URL=REG_URL.
+start_gateway()
+{
+	if is_direct; then
+		GW_URL=$REG_URL
+		GW_PORT=$REG_PORT
+		return 0
+	fi
+	_gw_launch http "${1:-"{}"}"
+}
+
+# make_cert DIR: self-signed P-256 certificate for 127.0.0.1 in
+# DIR/cert.pem and DIR/key.pem.
+make_cert()
+{
+	local dir=$1
+	mkdir -p "$dir"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	    -days 2 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+	    -keyout "$dir/key.pem" -out "$dir/cert.pem" >/dev/null 2>&1 ||
+	    fail "openssl could not make a certificate in $dir"
+}
+
+# start_gateway_tls [EXTRA_JSON]: as start_gateway, with TLS on a fresh
+# self-signed certificate in $TMP/tls/{cert,key}.pem. GW_CACERT names the
+# certificate to trust; GW_URL is https://.
+start_gateway_tls()
+{
+	local extra=${1:-"{}"}
+	is_direct && skip "TLS gateway in REGWARD_DIRECT mode"
+	require_cmd openssl
+	make_cert "$TMP/tls"
+	GW_CACERT="$TMP/tls/cert.pem"
+	extra=$(jq -n --arg c "$TMP/tls/cert.pem" --arg k "$TMP/tls/key.pem" \
+	    --argjson e "$extra" '{tls: {cert: $c, key: $k}} * $e')
+	_gw_launch https "$extra"
+}
+
+stop_gateway()
+{
+	local rc=0
+	is_direct && return 0
+	stop_pid "$GW_PID" || rc=$?
+	GW_PID=""
+	return $rc
+}
+
+# ---------------------------------------------------------------- asserts
+
+assert_eq()
+{
+	local want=$1 got=$2 what=${3:-value}
+	[ "$want" = "$got" ] || fail "$what: expected '$want', got '$got'"
+}
+
+assert_ne()
+{
+	local notwant=$1 got=$2 what=${3:-value}
+	[ "$notwant" != "$got" ] || fail "$what: must not be '$got'"
+}
+
+assert_contains()
+{
+	local hay=$1 needle=$2 what=${3:-text}
+	case $hay in
+	*"$needle"*) ;;
+	*) fail "$what: '$needle' not found in: $(printf '%s' "$hay" | head -c 2000)" ;;
+	esac
+}
+
+assert_not_contains()
+{
+	local hay=$1 needle=$2 what=${3:-text}
+	case $hay in
+	*"$needle"*) fail "$what: must not contain '$needle'" ;;
+	*) ;;
+	esac
+}
+
+# assert_file_digest FILE sha256:HEX
+assert_file_digest()
+{
+	local got
+	got=$(file_digest "$1")
+	assert_eq "$2" "$got" "digest of $1"
+}
+
+# ---------------------------------------------------------------- http
+
+# file_digest FILE: print sha256:<hex> of FILE.
+file_digest() { echo "sha256:$(sha256sum "$1" | cut -d' ' -f1)"; }
+
+file_size() { stat -c %s "$1"; }
+
+# http_status METHOD URL [curl args...]: print the status code only.
+http_status()
+{
+	local m=$1 u=$2
+	shift 2
+	if [ "$m" = HEAD ]; then
+		curl -s -o /dev/null -w '%{http_code}' -I "$@" "$u" || true
+	else
+		curl -s -o /dev/null -w '%{http_code}' -X "$m" "$@" "$u" || true
+	fi
+}
+
+# http METHOD URL [curl args...]: request, leaving headers in $TMP/h and
+# the body in $TMP/b. Sets HTTP_STATUS. Never fails on HTTP errors.
+HTTP_STATUS=""
+http()
+{
+	local m=$1 u=$2
+	shift 2
+	: >"$TMP/h"
+	: >"$TMP/b"
+	if [ "$m" = HEAD ]; then
+		HTTP_STATUS=$(curl -s -I -D "$TMP/h" -o /dev/null \
+		    -w '%{http_code}' "$@" "$u") || HTTP_STATUS=000
+	else
+		HTTP_STATUS=$(curl -s -X "$m" -D "$TMP/h" -o "$TMP/b" \
+		    -w '%{http_code}' "$@" "$u") || HTTP_STATUS=000
+	fi
+}
+
+# hdr NAME: value of the last response header NAME from $TMP/h (case
+# insensitive, CR stripped).
+hdr()
+{
+	awk -v n="$(printf '%s' "$1" | tr 'A-Z' 'a-z')" '
+	    { sub(/\r$/, "") }
+	    /^HTTP\// { v = "" ; next }
+	    { i = index($0, ":"); if (i == 0) next
+	      k = tolower(substr($0, 1, i - 1))
+	      if (k == n) { v = substr($0, i + 1); sub(/^[ \t]+/, "", v) } }
+	    END { print v }' "$TMP/h"
+}
+
+# abs_url URL: make a Location/Link target absolute against $GW_URL.
+abs_url()
+{
+	case $1 in
+	http://* | https://*) echo "$1" ;;
+	/*) echo "$GW_URL$1" ;;
+	*) fail "unexpected relative URL: $1" ;;
+	esac
+}
+
+# assert_location_public: the Location header in $TMP/h points at GW_URL.
+assert_location_public()
+{
+	local loc
+	loc=$(hdr Location)
+	[ -n "$loc" ] || fail "no Location header"
+	case $loc in
+	"$GW_URL"/*) ;;
+	/*) ;;	# relative: resolved against the URL the client used
+	*) fail "Location '$loc' does not point at public_url $GW_URL" ;;
+	esac
+}
+
+# oci_error_code: errors[0].code of the body in $TMP/b.
+oci_error_code() { jq -r '.errors[0].code // empty' "$TMP/b" 2>/dev/null || true; }
+
+# with_query URL K=V: append a query parameter.
+with_query()
+{
+	case $1 in
+	*\?*) echo "$1&$2" ;;
+	*) echo "$1?$2" ;;
+	esac
+}
+
+# push_blob REPO FILE [BASE_URL]: monolithic upload (POST, then one PUT
+# with the body). Prints the digest. Fails unless the registry says 201.
+push_blob()
+{
+	local repo=$1 file=$2 base=${3:-$GW_URL} dgst loc st
+	local -a ck=()
+	[ -n "$GW_CACERT" ] && ck=(--cacert "$GW_CACERT")
+	dgst=$(file_digest "$file")
+	loc=$(curl -s "${ck[@]}" -X POST -D - -o /dev/null \
+	    "$base/v2/$repo/blobs/uploads/" |
+	    awk 'tolower($1) == "location:" { sub(/\r$/, ""); print $2 }')
+	[ -n "$loc" ] || fail "push_blob $repo: POST gave no Location"
+	case $loc in /*) loc="$base$loc" ;; esac
+	st=$(curl -s "${ck[@]}" -o "$TMP/push_blob.out" -w '%{http_code}' \
+	    -H 'Content-Type: application/octet-stream' -T "$file" \
+	    "$(with_query "$loc" "digest=$dgst")") || st=000
+	[ "$st" = 201 ] || fail "push_blob $repo $file: PUT gave $st: $(cat "$TMP/push_blob.out")"
+	echo "$dgst"
+}
+
+# push_manifest REPO TAG FILE MEDIATYPE: PUT a manifest, print its digest.
+push_manifest()
+{
+	local repo=$1 tag=$2 file=$3 mt=$4 st
+	local -a ck=()
+	[ -n "$GW_CACERT" ] && ck=(--cacert "$GW_CACERT")
+	st=$(curl -s "${ck[@]}" -o "$TMP/push_mfst.out" -w '%{http_code}' \
+	    -X PUT -H "Content-Type: $mt" --data-binary @"$file" \
+	    "$GW_URL/v2/$repo/manifests/$tag") || st=000
+	[ "$st" = 201 ] || fail "push_manifest $repo:$tag gave $st: $(cat "$TMP/push_mfst.out")"
+	file_digest "$file"
+}
+
+# random_file PATH SIZE: SIZE bytes of random data; SIZE may end in k/m.
+random_file()
+{
+	local path=$1 size=$2 bytes
+	bytes=$(size_bytes "$size")
+	head -c "$bytes" /dev/urandom >"$path"
+}
+
+# size_bytes N[k|m]: plain numbers are MiB.
+size_bytes()
+{
+	case $1 in
+	*k | *K) echo $((${1%[kK]} * 1024)) ;;
+	*m | *M) echo $((${1%[mM]} * 1048576)) ;;
+	*b) echo "${1%b}" ;;
+	*) echo $(($1 * 1048576)) ;;
+	esac
+}
+
+MT_OCI_MANIFEST=application/vnd.oci.image.manifest.v1+json
+MT_OCI_CONFIG=application/vnd.oci.image.config.v1+json
+MT_OCI_LAYER_GZ=application/vnd.oci.image.layer.v1.tar+gzip
+
+# _oci_put_blob DIR FILE: move FILE into DIR/blobs/sha256/, print digest.
+_oci_put_blob()
+{
+	local dir=$1 f=$2 hex
+	hex=$(sha256sum "$f" | cut -d' ' -f1)
+	mv "$f" "$dir/blobs/sha256/$hex"
+	echo "sha256:$hex"
+}
+
+# make_oci_image DIR SIZE...: build an OCI image layout with one gzipped
+# tar layer per SIZE (random data; plain numbers are MiB, 1k = 1 KiB), a
+# config, a manifest and index.json tagged v1. Gzipped layers keep
+# skopeo from recompressing them, so digests survive a round trip.
+# Sets OCI_MANIFEST_DIGEST and OCI_MANIFEST_FILE.
+make_oci_image()
+{
+	local dir=$1 work sz n=0 tar gz dgst diff size layers="[]" diffs="[]"
+	shift
+	mkdir -p "$dir/blobs/sha256"
+	work=$(mktemp -d "$TMP/layer.XXXXXX")
+	for sz in "$@"; do
+		n=$((n + 1))
+		random_file "$work/data$n" "$sz"
+		tar -cf "$work/l$n.tar" -C "$work" "data$n"
+		rm -f "$work/data$n"
+		diff=$(file_digest "$work/l$n.tar")
+		gzip -1 -n -c "$work/l$n.tar" >"$work/l$n.tar.gz"
+		rm -f "$work/l$n.tar"
+		size=$(file_size "$work/l$n.tar.gz")
+		dgst=$(_oci_put_blob "$dir" "$work/l$n.tar.gz")
+		layers=$(jq -c --arg d "$dgst" --argjson s "$size" \
+		    --arg mt "$MT_OCI_LAYER_GZ" \
+		    '. + [{mediaType: $mt, digest: $d, size: $s}]' <<<"$layers")
+		diffs=$(jq -c --arg d "$diff" '. + [$d]' <<<"$diffs")
+	done
+	jq -c -n --argjson diffs "$diffs" \
+	    '{architecture: "amd64", os: "linux", config: {},
+	      rootfs: {type: "layers", diff_ids: $diffs}}' >"$work/config"
+	local csize cdgst
+	csize=$(file_size "$work/config")
+	cdgst=$(_oci_put_blob "$dir" "$work/config")
+	jq -c -n --arg cd "$cdgst" --argjson cs "$csize" \
+	    --argjson layers "$layers" --arg mt "$MT_OCI_MANIFEST" \
+	    --arg cmt "$MT_OCI_CONFIG" \
+	    '{schemaVersion: 2, mediaType: $mt,
+	      config: {mediaType: $cmt, digest: $cd, size: $cs},
+	      layers: $layers}' >"$work/manifest"
+	local msize
+	msize=$(file_size "$work/manifest")
+	cp "$work/manifest" "$TMP/$(basename "$dir").manifest.json"
+	OCI_MANIFEST_FILE="$TMP/$(basename "$dir").manifest.json"
+	OCI_MANIFEST_DIGEST=$(_oci_put_blob "$dir" "$work/manifest")
+	jq -n --arg d "$OCI_MANIFEST_DIGEST" --argjson s "$msize" \
+	    --arg mt "$MT_OCI_MANIFEST" \
+	    '{schemaVersion: 2, manifests: [{mediaType: $mt, digest: $d,
+	      size: $s, annotations: {"org.opencontainers.image.ref.name":
+	      "v1"}}]}' >"$dir/index.json"
+	echo '{"imageLayoutVersion":"1.0.0"}' >"$dir/oci-layout"
+	rm -rf "$work"
+}
+
+# metric NAME: sum of the samples of NAME in the gateway's /metrics.
+metric()
+{
+	local -a ck=()
+	[ -n "$GW_CACERT" ] && ck=(--cacert "$GW_CACERT")
+	curl -s "${ck[@]}" --max-time 5 "$GW_URL/metrics" |
+	    awk -v n="$1" '
+		$1 == n || index($1, n "{") == 1 { s += $NF; found = 1 }
+		END { if (found) print s; else print "missing" }'
+}
