@@ -35,6 +35,7 @@
 
 #include "regward/route.h"
 
+#include "bev.h"
 #include "gateway.h"
 #include "head.h"
 #include "metrics.h"
@@ -1111,6 +1112,8 @@ sess_read_cb(struct bufferevent *bev, void *arg)
 		evbuffer_drain(in, evbuffer_get_length(in));
 		return;
 	}
+	if (!s->tls)
+		bev_read_more(bev, sess_cfg(s)->limits.high_water);
 	sess_pump_request(s);
 }
 

@@ -22,6 +22,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "bev.h"
 #include "gateway.h"
 #include "metrics.h"
 
@@ -297,7 +298,8 @@ upstr_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct upstr *up = arg;
 
-	(void)bev;
+	if (up->ssl == NULL)
+		bev_read_more(bev, up->pool->srv->cfg->limits.high_water);
 	up->cb(up, UPSTR_READ, up->arg);
 }
 
