@@ -94,6 +94,8 @@ void upstr_release(struct upstr *up);
 void upstr_close(struct upstr *up);
 int upstr_connected(const struct upstr *up);
 int upstr_reused(const struct upstr *up);
+/* The socket of a plain TCP connection; -1 for TLS. */
+int upstr_fd(const struct upstr *up);
 struct evbuffer *upstr_input(struct upstr *up);
 struct evbuffer *upstr_output(struct upstr *up);
 /* Read timeout while waiting for the response, write timeout for bodies. */

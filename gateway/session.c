@@ -41,10 +41,15 @@
 #include "metrics.h"
 #include "reply.h"
 #include "rewrite.h"
+#include "splice.h"
 
 #define SESS_GONE (-1)
 #define SESS_METHOD_UNKNOWN 255u /* before the request line is parsed */
 #define SESS_LINGER_MS 2000
+/* Bodies at least this long between plain sockets go through splice(2). */
+#define SESS_SPLICE_MIN (256 * 1024)
+#define SESS_SPLICE_REQ 1  /* s->splicing: client to upstream */
+#define SESS_SPLICE_RESP 2 /* upstream to client */
 
 /* What the client side is doing. */
 enum sess_rstate {
@@ -111,6 +116,8 @@ struct session {
 	int upstream_status;
 	int status; /* status answered to the client */
 	uint64_t bytes_in, bytes_out;
+	struct splice *sp; /* lazily made, kept for the next body */
+	int splicing;	   /* 1: request body, 2: response body */
 	const char *error; /* why the request ended badly, for the log */
 };
 
@@ -121,6 +128,10 @@ static void sess_timer_cb(evutil_socket_t fd, short what, void *arg);
 static void sess_upstr_cb(struct upstr *up, enum upstr_event ev, void *arg);
 static int sess_pump_request(struct session *s);
 static void sess_log(struct server *srv, struct session *s);
+static int sess_splice_try(struct session *s, int dir);
+static int sess_response_complete(struct session *s);
+static int sess_upstream_failed(struct session *s, enum reply_code code,
+    const char *why);
 static int sess_pump_response(struct session *s);
 static int sess_reply(struct session *s, enum reply_code code,
     const char *detail, const char *extra);
@@ -174,6 +185,7 @@ sess_close(struct session *s, const char *why)
 		upstr_close(s->up);
 		s->up = NULL;
 	}
+	splice_free(s->sp);
 	TAILQ_REMOVE(&srv->sessions, s, entry);
 	srv->nsessions--;
 	if (s->hdr_timer != NULL)
@@ -485,6 +497,13 @@ sess_response_done(struct session *s)
 	int reuse = s->rstate == RS_DONE &&
 	    http_should_keep_alive(&s->resp_parser);
 
+	if (s->splicing) {
+		/* Answered while the request body was still moving. */
+		splice_stop(s->sp);
+		splice_free(s->sp);
+		s->sp = NULL;
+		s->splicing = 0;
+	}
 	if (s->up != NULL) {
 		if (reuse)
 			upstr_release(s->up);
@@ -830,7 +849,8 @@ sess_pump_request(struct session *s)
 			return SESS_GONE;
 		return 0; /* the body moves once the upstream is ready */
 	}
-	if (s->rstate != RS_BODY || s->up == NULL || s->wstate == WS_CONNECT)
+	if (s->rstate != RS_BODY || s->up == NULL || s->wstate == WS_CONNECT ||
+	    s->splicing)
 		return 0;
 	dst = upstr_output(s->up);
 	n = 0;
@@ -839,6 +859,7 @@ sess_pump_request(struct session *s)
 	s->body_sent += n;
 	switch (r) {
 	case PUMP_AGAIN:
+		return sess_splice_try(s, SESS_SPLICE_REQ);
 	case PUMP_BLOCKED: /* resumed by UPSTR_WRITTEN */
 		return 0;
 	case PUMP_MSG:
@@ -961,7 +982,7 @@ sess_pump_response(struct session *s)
 	uint64_t n;
 	int status;
 
-	while (s->up != NULL &&
+	while (s->up != NULL && s->splicing != SESS_SPLICE_RESP &&
 	    (s->wstate == WS_HEAD || s->wstate == WS_BODY)) {
 		in = upstr_input(s->up);
 		if (evbuffer_get_length(in) == 0)
@@ -1021,6 +1042,7 @@ sess_pump_response(struct session *s)
 			s->bytes_out += n;
 		switch (r) {
 		case PUMP_AGAIN:
+			return sess_splice_try(s, SESS_SPLICE_RESP);
 		case PUMP_BLOCKED: /* resumed by the client's write callback */
 			return 0;
 		case PUMP_MSG:
@@ -1060,6 +1082,11 @@ sess_upstr_cb(struct upstr *up, enum upstr_event ev, void *arg)
 		sess_pump_response(s);
 		return;
 	case UPSTR_WRITTEN:
+		if (s->splicing == SESS_SPLICE_REQ) {
+			if (evbuffer_get_length(upstr_output(up)) == 0)
+				splice_out_ready(s->sp);
+			return;
+		}
 		sess_pump_request(s);
 		return;
 	case UPSTR_EOF:
@@ -1098,6 +1125,127 @@ sess_upstr_cb(struct upstr *up, enum upstr_event ev, void *arg)
 	else
 		sess_upstream_failed(s, REPLY_UPSTREAM_BAD,
 		    ev == UPSTR_EOF ? "upstream closed" : "upstream error");
+}
+
+/* ---- zero-copy bodies ------------------------------------------------- */
+
+static void
+sess_splice_cb(struct splice *sp, enum splice_event ev, void *arg)
+{
+	struct session *s = arg;
+	int dir = s->splicing;
+	uint64_t moved = splice_moved(sp);
+
+	s->splicing = 0;
+	if (dir == SESS_SPLICE_REQ) {
+		s->bytes_in += moved;
+		s->body_sent += moved;
+	} else {
+		s->bytes_out += moved;
+		s->resp_bytes += moved;
+	}
+	switch (ev) {
+	case SPLICE_DONE:
+		break;
+	case SPLICE_IN_CLOSED:
+	case SPLICE_IN_TIMEOUT:
+		if (dir == SESS_SPLICE_REQ) {
+			sess_close(s, ev == SPLICE_IN_CLOSED ?
+				"client closed mid-body" :
+				"client body timeout");
+			return;
+		}
+		metrics_upstream_error(ev == SPLICE_IN_CLOSED ?
+			METRICS_UP_RESET :
+			METRICS_UP_TIMEOUT);
+		sess_upstream_failed(s, REPLY_UPSTREAM_BAD,
+		    ev == SPLICE_IN_CLOSED ? "upstream closed mid-body" :
+					     "upstream timeout");
+		return;
+	case SPLICE_OUT_CLOSED:
+	case SPLICE_OUT_TIMEOUT:
+		if (dir == SESS_SPLICE_RESP) {
+			sess_close(s, ev == SPLICE_OUT_CLOSED ?
+				"client closed" :
+				"client write timeout");
+			return;
+		}
+		metrics_upstream_error(ev == SPLICE_OUT_CLOSED ?
+			METRICS_UP_RESET :
+			METRICS_UP_TIMEOUT);
+		sess_upstream_failed(s, REPLY_UPSTREAM_BAD,
+		    "upstream failed mid-request");
+		return;
+	}
+	/* The whole body moved: the parser is told it has no more. */
+	if (dir == SESS_SPLICE_REQ) {
+		s->req_parser.content_length = 0;
+		s->rstate = RS_DONE;
+		return; /* the response comes through the bufferevent */
+	}
+	s->resp_parser.content_length = 0;
+	sess_response_complete(s);
+}
+
+/*
+ * Switch the rest of a Content-Length body to splice(2) when both ends are
+ * plain TCP and the body is long enough to be worth a pipe: dir is
+ * SESS_SPLICE_REQ (client to upstream) or SESS_SPLICE_RESP. Bytes already
+ * buffered on the way out leave first. Returns 0 whether or not it
+ * switched; the bufferevent path simply continues when it did not.
+ */
+static int
+sess_splice_try(struct session *s, int dir)
+{
+	const struct config *cfg = sess_cfg(s);
+	http_parser *p = dir == SESS_SPLICE_REQ ? &s->req_parser :
+						  &s->resp_parser;
+	struct evbuffer *src, *dst;
+	int in, out, upfd;
+
+	if (s->splicing || s->probe || s->tls || s->up == NULL ||
+	    (upfd = upstr_fd(s->up)) == -1 || (p->flags & F_CHUNKED) ||
+	    p->content_length == ULLONG_MAX ||
+	    p->content_length < SESS_SPLICE_MIN)
+		return 0;
+	if (dir == SESS_SPLICE_REQ) {
+		src = bufferevent_get_input(s->bev);
+		dst = upstr_output(s->up);
+		in = s->fd;
+		out = upfd;
+	} else {
+		if (s->rstate != RS_DONE)
+			return 0;
+		src = upstr_input(s->up);
+		dst = bufferevent_get_output(s->bev);
+		in = upfd;
+		out = s->fd;
+	}
+	if (evbuffer_get_length(src) != 0)
+		return 0;
+	if (s->sp != NULL && !splice_reusable(s->sp)) {
+		splice_free(s->sp);
+		s->sp = NULL;
+	}
+	if (s->sp == NULL && (s->sp = splice_new(s->srv->base)) == NULL)
+		return 0;
+	if (dir == SESS_SPLICE_REQ)
+		bufferevent_disable(s->bev, EV_READ);
+	else
+		upstr_enable_read(s->up, 0);
+	if (splice_start(s->sp, in, out, p->content_length,
+		dir == SESS_SPLICE_REQ ? cfg->timeouts.body :
+					 cfg->timeouts.upstream_response,
+		cfg->timeouts.body, evbuffer_get_length(dst) == 0,
+		sess_splice_cb, s) == -1) {
+		if (dir == SESS_SPLICE_REQ)
+			bufferevent_enable(s->bev, EV_READ);
+		else
+			upstr_enable_read(s->up, 1);
+		return 0;
+	}
+	s->splicing = dir;
+	return 0;
 }
 
 /* ---- client callbacks ------------------------------------------------- */
@@ -1143,6 +1291,11 @@ sess_write_cb(struct bufferevent *bev, void *arg)
 			sess_close(s, "closed");
 		return;
 	}
+	if (s->splicing == SESS_SPLICE_RESP) {
+		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+			splice_out_ready(s->sp);
+		return;
+	}
 	if (s->wstate == WS_BODY || s->wstate == WS_HEAD)
 		sess_pump_response(s);
 }
@@ -1154,6 +1307,8 @@ sess_event_cb(struct bufferevent *bev, short what, void *arg)
 	const char *why;
 
 	(void)bev;
+	if (what & BEV_EVENT_CONNECTED)
+		return; /* TLS handshake done */
 	if (s->lingering) {
 		sess_close(s, "closed");
 		return;

@@ -257,6 +257,12 @@ upstr_connected(const struct upstr *up)
 }
 
 int
+upstr_fd(const struct upstr *up)
+{
+	return up->ssl != NULL ? -1 : bufferevent_getfd(up->bev);
+}
+
+int
 upstr_reused(const struct upstr *up)
 {
 	return up->reused;
