@@ -1,4 +1,5 @@
 # lib.sh: shared harness for regward's integration tests.
+# shellcheck disable=SC2034,SC2119,SC2120
 #
 # Sourced by every tests/integration/t_*.sh. Each test starts its own
 # docker-registry and regward gateway on 127.0.0.1 with free ports, keeps
@@ -13,7 +14,16 @@
 #                   gateway-only assertions are skipped (see gateway_only)
 #   KEEP_TMP        1: keep the temp dir (always kept on failure)
 #
-# Exit codes: 0 pass, 77 skip, anything else fail.
+#   REGWARD_BIG_MB  size of the big layer in t_skopeo_roundtrip (256)
+#   REGWARD_FAIL_MB size of the blob in t_upstream_failure (200)
+#   REGWARD_CURL_MAX_TIME  default curl deadline in seconds (30)
+#
+# Run one test:   REGWARD_BIN=build/gateway/regward bash tests/integration/t_blob_api.sh
+# Without gateway: REGWARD_DIRECT=1 bash tests/integration/t_blob_api.sh
+# All, via ctest: ctest --test-dir build -L integration --output-on-failure
+#
+# Exit codes: 0 pass, 77 skip (gateway-only tests in REGWARD_DIRECT mode),
+# anything else fail.
 
 set -eEuo pipefail
 
@@ -288,7 +298,7 @@ _gw_launch()
 	if [ "$scheme" = https ]; then
 		ck=(--cacert "$GW_CACERT")
 	fi
-	for attempt in 1 2 3 4 5; do
+	for _ in 1 2 3 4 5; do
 		GW_PORT=$(free_port)
 		GW_URL="$scheme://127.0.0.1:$GW_PORT"
 		_gw_write_config "$scheme" "$extra"
@@ -424,15 +434,21 @@ file_digest() { echo "sha256:$(sha256sum "$1" | cut -d' ' -f1)"; }
 
 file_size() { stat -c %s "$1"; }
 
+# Every curl gets a deadline so a hung gateway fails a test instead of
+# stalling it; a later -m/--max-time in the arguments overrides it.
+CURL_MAX_TIME=${REGWARD_CURL_MAX_TIME:-30}
+
 # http_status METHOD URL [curl args...]: print the status code only.
 http_status()
 {
 	local m=$1 u=$2
 	shift 2
 	if [ "$m" = HEAD ]; then
-		curl -s -o /dev/null -w '%{http_code}' -I "$@" "$u" || true
+		curl -s -o /dev/null -w '%{http_code}' -m "$CURL_MAX_TIME" -I \
+		    "$@" "$u" || true
 	else
-		curl -s -o /dev/null -w '%{http_code}' -X "$m" "$@" "$u" || true
+		curl -s -o /dev/null -w '%{http_code}' -m "$CURL_MAX_TIME" \
+		    -X "$m" "$@" "$u" || true
 	fi
 }
 
@@ -447,10 +463,12 @@ http()
 	: >"$TMP/b"
 	if [ "$m" = HEAD ]; then
 		HTTP_STATUS=$(curl -s -I -D "$TMP/h" -o /dev/null \
-		    -w '%{http_code}' "$@" "$u") || HTTP_STATUS=000
+		    -m "$CURL_MAX_TIME" -w '%{http_code}' "$@" "$u") ||
+		    HTTP_STATUS="000 (curl exit $?)"
 	else
 		HTTP_STATUS=$(curl -s -X "$m" -D "$TMP/h" -o "$TMP/b" \
-		    -w '%{http_code}' "$@" "$u") || HTTP_STATUS=000
+		    -m "$CURL_MAX_TIME" -w '%{http_code}' "$@" "$u") ||
+		    HTTP_STATUS="000 (curl exit $?)"
 	fi
 }
 
@@ -574,7 +592,7 @@ _oci_put_blob()
 # Sets OCI_MANIFEST_DIGEST and OCI_MANIFEST_FILE.
 make_oci_image()
 {
-	local dir=$1 work sz n=0 tar gz dgst diff size layers="[]" diffs="[]"
+	local dir=$1 work sz n=0 dgst diff size layers="[]" diffs="[]"
 	shift
 	mkdir -p "$dir/blobs/sha256"
 	work=$(mktemp -d "$TMP/layer.XXXXXX")

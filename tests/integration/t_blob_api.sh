@@ -129,6 +129,21 @@ http POST "$(with_query "$GW_URL/v2/test/other2/blobs/uploads/" \
 assert_eq 202 "$HTTP_STATUS" "mount of unknown blob starts an upload"
 assert_location_public
 
+# --- gateway only: Location comes from public_url, whatever Host the
+# client sent, and no header gives the registry's address away
+if gateway_only; then
+	http POST "$U" -H 'Host: evil.example:8443'
+	assert_eq 202 "$HTTP_STATUS" "POST with a foreign Host header"
+	case $(hdr Location) in
+	"$GW_URL"/*) ;;
+	*) fail "Location '$(hdr Location)' does not start with public_url $GW_URL (client sent Host: evil.example:8443)" ;;
+	esac
+	http POST "$U"
+	if grep -q "127.0.0.1:$REG_PORT" "$TMP/h"; then
+		fail "response headers name the registry's address: $(grep "127.0.0.1:$REG_PORT" "$TMP/h")"
+	fi
+fi
+
 # --- unknown blob
 http GET "$GW_URL/v2/$REPO/blobs/$BAD"
 assert_eq 404 "$HTTP_STATUS" "GET unknown blob"

@@ -46,7 +46,7 @@ expect_local()
 	fi
 	after=$(settled_requests)
 	assert_eq "$before" "$after" "$desc: requests that reached the registry"
-	log "ok: $desc -> $want ${code:-}"
+	log "ok: $desc -> $HTTP_STATUS ${code:-}"
 }
 
 G=$GW_URL
