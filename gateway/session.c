@@ -376,9 +376,12 @@ sess_elapsed(const struct session *s)
 static size_t
 sess_path_len(const struct session *s)
 {
-	const char *u = head_ptr(&s->req, s->req.url);
-	const char *q = memchr(u, '?', s->req.url.len);
+	const char *u, *q;
 
+	if (s->req.url.len == 0)
+		return 0; /* garbage before any request line */
+	u = head_ptr(&s->req, s->req.url);
+	q = memchr(u, '?', s->req.url.len);
 	return q != NULL ? (size_t)(q - u) : s->req.url.len;
 }
 
@@ -402,7 +405,9 @@ sess_log(struct server *srv, struct session *s)
 	    "\"path\":\"",
 	    ts, now.tv_nsec / 1000000, s->reqid, s->client,
 	    s->tls ? "true" : "false", http_method_str(s->method));
-	reply_json_escape(b, head_ptr(&s->req, s->req.url), sess_path_len(s));
+	if (s->req.url.len > 0)
+		reply_json_escape(b, head_ptr(&s->req, s->req.url),
+		    sess_path_len(s));
 	evbuffer_add_printf(b, "\",\"route\":\"%s\"",
 	    route_kind_name(s->route.kind));
 	if (s->route.name.len > 0) {

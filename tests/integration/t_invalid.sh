@@ -106,6 +106,13 @@ expect_local "3000 headers" 431 - -H @"$TMP/many.hdr" "$G/v2/"
 expect_local "9000-byte target" "400 414 431" - \
     "$G/v2/a/tags/list?x=$(head -c 9000 /dev/zero | tr '\0' y)"
 
+# Not HTTP at all: a TLS ClientHello on the plain port (what skopeo sends
+# first with --tls-verify=false), and raw garbage. 400, then close.
+curl -sk -o /dev/null -m 5 "https://127.0.0.1:$GW_PORT/v2/" || true
+reply=$(printf 'GARBAGE\x00\x01\r\n\r\n' |
+    timeout 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$GW_PORT; cat >&3; cat <&3" || true)
+assert_contains "$reply" "HTTP/1.1 400" "garbage request answered 400"
+
 # The gateway is still healthy, and still proxies.
 kill -0 "$GW_PID" 2>/dev/null || fail "gateway died"
 assert_eq 200 "$(http_status GET "$G/healthz")" "/healthz after bad requests"
