@@ -103,6 +103,8 @@ void upstr_set_timeouts(struct upstr *up, unsigned read_ms, unsigned write_ms);
 void upstr_enable_read(struct upstr *up, int on);
 
 /* log.c: one JSON object per line. */
+/* Copy src into dst[len] escaped for a JSON string; returns dst. */
+const char *log_escape(char *dst, size_t len, const char *src);
 void log_open(struct server *srv);
 void log_msg(struct server *srv, const char *level, const char *msg,
     const char *fmt_extra, ...) __attribute__((format(printf, 4, 5)));

@@ -25,6 +25,27 @@ log_open(struct server *srv)
 	setvbuf(srv->log, NULL, _IOLBF, 0);
 }
 
+const char *
+log_escape(char *dst, size_t len, const char *src)
+{
+	size_t o = 0;
+	unsigned char c;
+
+	for (; *src != '\0' && o + 7 < len; src++) {
+		c = (unsigned char)*src;
+		if (c == '"' || c == '\\') {
+			dst[o++] = '\\';
+			dst[o++] = (char)c;
+		} else if (c < 0x20 || c == 0x7f) {
+			o += (size_t)snprintf(dst + o, len - o, "\\u%04x", c);
+		} else {
+			dst[o++] = (char)c;
+		}
+	}
+	dst[o] = '\0';
+	return dst;
+}
+
 /*
  * Log msg at level. fmt_extra, when not NULL, formats further members
  * (already JSON: the caller escapes what it puts in strings).

@@ -198,7 +198,7 @@ server_hup_cb(evutil_socket_t sig, short what, void *arg)
 	struct server *srv = arg;
 	struct config *ncfg = NULL;
 	SSL_CTX *ntls = NULL;
-	char err[CONFIG_ERR_MAX];
+	char err[CONFIG_ERR_MAX], esc[2 * CONFIG_ERR_MAX];
 
 	(void)sig;
 	(void)what;
@@ -221,7 +221,7 @@ server_hup_cb(evutil_socket_t sig, short what, void *arg)
 refused:
 	config_free(ncfg);
 	log_msg(srv, "error", "reload refused, keeping the running config",
-	    "\"error\":\"%s\"", err);
+	    "\"error\":\"%s\"", log_escape(esc, sizeof(esc), err));
 }
 
 struct server *

@@ -49,4 +49,23 @@ code=$(http_status GET "$GW_URL/v2/" --max-time 5)
 assert_eq 200 "$code" "served again once connections closed"
 grep -q '"connection limit reached' "$GW_LOG" || fail "limit not logged"
 
+# SIGHUP with a broken config: refused as a whole, logged as valid JSON,
+# the running config stays.
+cp "$GW_CFG" "$TMP/good.json"
+jq '.timeouts.header = "abc"' "$TMP/good.json" >"$GW_CFG"
+kill -HUP "$GW_PID"
+wait_for 5 grep -q 'reload refused' "$GW_LOG" || fail "bad reload not logged"
+grep 'reload refused' "$GW_LOG" | jq -e '.error | test("timeouts.header")' \
+    >/dev/null || fail "reload error is not JSON naming the key"
+assert_eq 200 "$(http_status GET "$GW_URL/v2/")" "serving after a refused reload"
+
+# SIGHUP with a changed public_url: upload Locations follow it at once.
+jq '.public_url = "https://registry.example.test"' "$TMP/good.json" >"$GW_CFG"
+kill -HUP "$GW_PID"
+wait_for 5 grep -q '"msg":"reloaded"' "$GW_LOG" || fail "reload not logged"
+loc=$(curl -s -D - -o /dev/null -X POST "$GW_URL/v2/r/blobs/uploads/" |
+    tr -d '\r' | awk 'tolower($1) == "location:" { print $2 }')
+assert_contains "$loc" "https://registry.example.test/v2/r/blobs/uploads/" \
+    "Location follows the reloaded public_url"
+
 log PASS
