@@ -668,9 +668,28 @@ sess_add_field(struct evbuffer *out, const struct head *h, size_t i)
 }
 
 /*
+ * Fields that say where a request came from and how: the gateway sets
+ * them; a client's own would let it choose the URLs the registry builds.
+ */
+static int
+sess_forwarding_field(const struct head *h, size_t i)
+{
+	static const char *const names[] = { "Host", "X-Forwarded-Proto",
+		"X-Forwarded-Host", "X-Forwarded-Port", "X-Forwarded-Prefix",
+		"Forwarded", "X-Real-Ip" };
+	size_t k;
+
+	for (k = 0; k < sizeof(names) / sizeof(names[0]); k++)
+		if (head_name_is(h, i, names[k]))
+			return 1;
+	return 0;
+}
+
+/*
  * Serialise the request head for the upstream into s->fwd: the target as
  * received (it was validated, never rewritten), end-to-end fields as they
- * are, Host set to the upstream, X-Forwarded-For/-Proto set.
+ * are, Host set to the upstream, X-Forwarded-For/-Proto set, the client's
+ * other forwarding fields dropped.
  */
 static int
 sess_build_forward(struct session *s)
@@ -692,8 +711,7 @@ sess_build_forward(struct session *s)
 	    http_method_str(s->method), (int)h->url.len, head_ptr(h, h->url),
 	    cfg->upstream.authority);
 	for (i = 0; i < h->nfields; i++) {
-		if (head_is_hop_by_hop(h, i) || head_name_is(h, i, "Host") ||
-		    head_name_is(h, i, "X-Forwarded-Proto"))
+		if (head_is_hop_by_hop(h, i) || sess_forwarding_field(h, i))
 			continue;
 		if (head_name_is(h, i, "X-Forwarded-For")) {
 			xff = (int)i; /* appended to below */

@@ -138,6 +138,14 @@ if gateway_only; then
 	"$GW_URL"/*) ;;
 	*) fail "Location '$(hdr Location)' does not start with public_url $GW_URL (client sent Host: evil.example:8443)" ;;
 	esac
+	# Forwarding headers are the gateway's to set, not the client's.
+	http POST "$U" -H 'X-Forwarded-Host: evil.example' \
+	    -H 'X-Forwarded-Proto: https' -H 'Forwarded: host=evil.example'
+	assert_eq 202 "$HTTP_STATUS" "POST with forged forwarding headers"
+	case $(hdr Location) in
+	"$GW_URL"/*) ;;
+	*) fail "Location '$(hdr Location)' follows a client's X-Forwarded-Host" ;;
+	esac
 	http POST "$U"
 	if grep -q "127.0.0.1:$REG_PORT" "$TMP/h"; then
 		fail "response headers name the registry's address: $(grep "127.0.0.1:$REG_PORT" "$TMP/h")"
