@@ -18,6 +18,7 @@ set -euo pipefail
 BLOB_MB=${BENCH_BLOB_MB:-1024}
 DURATION=${BENCH_SECONDS:-10}
 RUNS=${BENCH_RUNS:-3}
+LOAD_RUNS=${BENCH_LOAD_RUNS:-1}
 AB_N=${BENCH_AB_N:-20000}
 CONNS=${BENCH_CONNECTIONS:-32}
 THREADS=${BENCH_THREADS:-2}
@@ -48,8 +49,9 @@ log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 is_uint() { [[ $1 =~ ^[0-9]+$ ]] && (( $1 > 0 )); }
 [[ $NGINX_BUFFER == default || $NGINX_BUFFER =~ ^[0-9]+[kKmM]?$ ]] ||
 	die "BENCH_NGINX_BUFFER must be a size like 64k or 'default', got '$NGINX_BUFFER'"
-for kv in BLOB_MB:"$BLOB_MB" DURATION:"$DURATION" RUNS:"$RUNS" AB_N:"$AB_N" \
-	CONNS:"$CONNS" THREADS:"$THREADS" PAR:"$PAR"; do
+for kv in BENCH_BLOB_MB:"$BLOB_MB" BENCH_SECONDS:"$DURATION" BENCH_RUNS:"$RUNS" \
+	BENCH_LOAD_RUNS:"$LOAD_RUNS" BENCH_AB_N:"$AB_N" BENCH_CONNECTIONS:"$CONNS" \
+	BENCH_THREADS:"$THREADS" BENCH_PARALLEL:"$PAR"; do
 	is_uint "${kv#*:}" || die "${kv%%:*} must be a positive integer, got '${kv#*:}'"
 done
 
@@ -81,11 +83,24 @@ declare -A NOTE=()    # NOTE[target] = why its numbers are missing/suspect
 declare -A PID=()     # PID[target] = process measured for RSS
 declare -A BASE=()    # BASE[target] = http://127.0.0.1:port
 declare -A ALIVE=()   # ALIVE[target] = 1 while usable
-WARNINGS=()
+
+# forget_pid PID: once a child is reaped its PID may be reused by anyone;
+# drop it so cleanup never signals a stranger.
+forget_pid() {
+	local p=$1 i
+	for i in "${!PIDS[@]}"; do
+		[[ ${PIDS[i]} == "$p" ]] && unset 'PIDS[i]'
+	done
+	PIDS=("${PIDS[@]}")
+}
 
 stop_pid() {
 	local p=$1 i
-	kill -0 "$p" 2>/dev/null || return 0
+	if ! kill -0 "$p" 2>/dev/null; then
+		wait "$p" 2>/dev/null || true
+		forget_pid "$p"
+		return 0
+	fi
 	kill -TERM "$p" 2>/dev/null || true
 	for i in $(seq 1 50); do
 		kill -0 "$p" 2>/dev/null || break
@@ -95,6 +110,7 @@ stop_pid() {
 		kill -KILL "$p" 2>/dev/null || true
 	fi
 	wait "$p" 2>/dev/null || true
+	forget_pid "$p"
 }
 
 cleanup() {
@@ -139,24 +155,31 @@ http_code() { # URL [curl args...]
 }
 
 # wait_http URL PID SECONDS: until URL answers 200 (0) or PID dies / time
-# runs out (1).
+# runs out (1). Each try waits at most 1s, so a server that accepts and
+# never answers costs SECONDS, not more.
+LAST_CODE=""
 wait_http() {
-	local url=$1 pid=$2 secs=$3 i
-	for (( i=0; i<secs*10; i++ )); do
+	local url=$1 pid=$2 end=$(( SECONDS + $3 ))
+	while (( SECONDS < end )); do
 		kill -0 "$pid" 2>/dev/null || return 1
-		[[ $(http_code "$url") == 200 ]] && return 0
+		LAST_CODE=$(curl -s -o /dev/null -m 1 -w '%{http_code}' "$url" 2>/dev/null || true)
+		[[ $LAST_CODE == 200 ]] && return 0
 		sleep 0.1
 	done
 	return 1
 }
 
-exit_desc() { # PID: how a child we started ended (call once it is dead)
+# exit_desc PID: reap a dead child and set EXIT_DESC to how it ended. Not
+# in $(...): only this shell can reap its children.
+EXIT_DESC=""
+exit_desc() {
 	local rc=0
 	wait "$1" 2>/dev/null || rc=$?
+	forget_pid "$1"
 	if (( rc > 128 )); then
-		echo "killed by signal $((rc-128)) ($(kill -l $((rc-128)) 2>/dev/null || echo ?))"
+		EXIT_DESC="killed by signal $((rc-128)) ($(kill -l $((rc-128)) 2>/dev/null || echo ?))"
 	else
-		echo "exit status $rc"
+		EXIT_DESC="exit status $rc"
 	fi
 }
 
@@ -185,9 +208,9 @@ check_alive() {
 		{ [[ $t == nginx ]] && ! kill -0 "$NGINX_MASTER" 2>/dev/null; }; then
 		ALIVE[$t]=0
 		local how
-		if [[ $t != nginx ]]; then how=$(exit_desc "${PID[$t]}")
+		if [[ $t != nginx ]]; then exit_desc "${PID[$t]}"; how=$EXIT_DESC
 		elif kill -0 "$NGINX_MASTER" 2>/dev/null; then how="worker ${PID[$t]} exited"
-		else how="master $(exit_desc "$NGINX_MASTER")"; fi
+		else exit_desc "$NGINX_MASTER"; how="master $EXIT_DESC"; fi
 		NOTE[$t]+="${NOTE[$t]:+; }process died during '$PHASE' ($how)"
 		log "${TNAME[$t]} died during '$PHASE' ($how); its remaining numbers are n/a"
 		[[ $t == regward ]] && tail_log "$T/regward.out"
@@ -384,10 +407,20 @@ start_regward() {
 		return 0
 	fi
 	if kill -0 "$pid" 2>/dev/null; then
-		NOTE[regward]="started but /healthz did not answer 200 within 10s (last: $(http_code "http://127.0.0.1:$port/healthz"))"
+		local hz=$LAST_CODE
+		[[ $hz == 000 ]] && hz="no answer within 1s"
+		# /healthz broken but the proxy may still work: measure it anyway.
+		if [[ $(http_code "http://127.0.0.1:$port/v2/") == 200 ]]; then
+			PID[regward]=$pid; BASE[regward]=http://127.0.0.1:$port; ALIVE[regward]=1
+			NOTE[regward]="GET /healthz did not answer 200 within 10s (last try: $hz), but GET /v2/ through it did, so it was measured anyway"
+			log "regward: ${NOTE[regward]}"
+			return 0
+		fi
+		NOTE[regward]="started but neither /healthz nor /v2/ answered 200 within 10s (/healthz last try: $hz)"
 		stop_pid "$pid"
 	else
-		NOTE[regward]="failed to start ($(exit_desc "$pid"))"
+		exit_desc "$pid"
+		NOTE[regward]="failed to start ($EXIT_DESC)"
 	fi
 	log "regward: ${NOTE[regward]}; its column will be n/a"
 	tail_log "$T/regward.out"
@@ -621,13 +654,34 @@ run_wrk() {
 	log "  ${TNAME[$t]} $key: $rps req/s, p99 ${p99} ms"
 }
 
+# rounds KEY FUNC [args]: FUNC TARGET KEY [args] for every target, in
+# LOAD_RUNS interleaved rounds; R[KEY,t] (and R[KEY_p99,t]) end up as the
+# median over the rounds that produced a number. A number measured while
+# the server died is dropped.
+rounds() {
+	local key=$1 fn=$2 r t; shift 2
+	local -A got=() got99=()
+	for (( r=1; r<=LOAD_RUNS; r++ )); do
+		for t in "${TARGETS[@]}"; do
+			check_alive "$t" || continue
+			unset "R[$key,$t]" "R[${key}_p99,$t]"
+			"$fn" "$t" "$key" "$@"
+			check_alive "$t" || continue
+			[[ -n ${R[$key,$t]:-} ]] && got[$t]+="${R[$key,$t]} "
+			[[ -n ${R[${key}_p99,$t]:-} ]] && got99[$t]+="${R[${key}_p99,$t]} "
+		done
+	done
+	for t in "${TARGETS[@]}"; do
+		unset "R[$key,$t]" "R[${key}_p99,$t]"
+		[[ -n ${got[$t]:-} ]] && R[$key,$t]=$(tr ' ' '\n' <<<"${got[$t]}" | grep . | median)
+		[[ -n ${got99[$t]:-} ]] && R[${key}_p99,$t]=$(tr ' ' '\n' <<<"${got99[$t]}" | grep . | median)
+	done
+	return 0
+}
+
 PHASE="manifest GET (wrk)"
-log "manifest GET, wrk -t$THREADS -c$CONNS -d${DURATION}s"
-for t in "${TARGETS[@]}"; do
-	check_alive "$t" || continue
-	run_wrk "$t" man_get_wrk
-	check_alive "$t" || unset "R[man_get_wrk,$t]" "R[man_get_wrk_p99,$t]"
-done
+log "manifest GET, wrk -t$THREADS -c$CONNS -d${DURATION}s, $LOAD_RUNS round(s)"
+rounds man_get_wrk run_wrk
 # Debian's wrk 4.1.0 cannot do HEAD (its parser waits for the body that
 # Content-Length announces; wg/wrk#198): probe it against the registry and
 # fall back to ab -i for every target when it completes no request.
@@ -663,33 +717,24 @@ run_ab() { # TARGET KEY [extra ab args]: requests/s into R[KEY,TARGET]
 	log "  ${TNAME[$t]} $key: $rps req/s ($done_n requests, keep-alive ${ka:-0})"
 }
 if [[ $HEAD_TOOL == wrk ]]; then
-	log "manifest HEAD, wrk -t$THREADS -c$CONNS -d${DURATION}s (lua: wrk.method = HEAD)"
-	for t in "${TARGETS[@]}"; do
-		check_alive "$t" || continue
-		run_wrk "$t" man_head -s "$T/head.lua"
-		check_alive "$t" || unset "R[man_head,$t]" "R[man_head_p99,$t]"
-	done
+	log "manifest HEAD, wrk -t$THREADS -c$CONNS -d${DURATION}s (lua: wrk.method = HEAD), $LOAD_RUNS round(s)"
+	rounds man_head run_wrk -s "$T/head.lua"
 else
-	log "manifest HEAD: this wrk cannot do HEAD; using ab -k -i -c $CONNS -t $DURATION"
-	for t in "${TARGETS[@]}"; do
-		check_alive "$t" || continue
-		# -t before -n: ab caps -t runs at 50000 requests unless -n follows.
-		run_ab "$t" man_head -i -t "$DURATION" -n 100000000
-		check_alive "$t" || unset "R[man_head,$t]"
-	done
+	log "manifest HEAD: this wrk cannot do HEAD; using ab -k -i -c $CONNS -t $DURATION, $LOAD_RUNS round(s)"
+	# -t before -n: ab caps -t runs at 50000 requests unless -n follows.
+	rounds man_head run_ab -i -t "$DURATION" -n 100000000
 fi
 
 PHASE="manifest GET (ab)"
-log "manifest GET, ab -k -n $AB_N -c $CONNS"
-for t in "${TARGETS[@]}"; do
-	check_alive "$t" || continue
-	run_ab "$t" man_get_ab -n "$AB_N"
-	check_alive "$t" || { unset "R[man_get_ab,$t]"; continue; }
-	[[ -z ${R[man_get_ab,$t]:-} ]] || {
-		n=$(awk '/^Complete requests:/{print $3}' "$T/ab.man_get_ab.$t")
-		[[ $n == "$AB_N" ]] || { suspect "$t" "ab: $n of $AB_N requests complete"; unset "R[man_get_ab,$t]"; }
-	}
-done
+log "manifest GET, ab -k -n $AB_N -c $CONNS, $LOAD_RUNS round(s)"
+run_ab_n() { # TARGET KEY: ab -n AB_N, counted only when all AB_N completed
+	local n
+	run_ab "$1" "$2" -n "$AB_N"
+	[[ -n ${R[$2,$1]:-} ]] || return 0
+	n=$(awk '/^Complete requests:/{print $3}' "$T/ab.$2.$1")
+	[[ $n == "$AB_N" ]] || { suspect "$1" "ab: $n of $AB_N requests complete"; unset "R[$2,$1]"; }
+}
+rounds man_get_ab run_ab_n
 
 # ---------------------------------------------------------------- parallel pulls / RSS
 PHASE="$PAR parallel blob GETs"
@@ -711,8 +756,9 @@ for t in "${TARGETS[@]}"; do
 		curl -sS -m "$(( XFER_TIMEOUT * 2 ))" --speed-limit 1048576 --speed-time 15 -o /dev/null -w '%{http_code} %{size_download}\n' \
 			"${BASE[$t]}/v2/bench/pull/blobs/$BLOB_DIGEST" >"$T/par.$t.$i" 2>&1 &
 		cpids+=($!)
+		PIDS+=($!)
 	done
-	for c in "${cpids[@]}"; do wait "$c" 2>/dev/null || true; done
+	for c in "${cpids[@]}"; do wait "$c" 2>/dev/null || true; forget_pid "$c"; done
 	end=$(date +%s.%N)
 	R[hwm_par,$t]=$(proc_kb "$p" VmHWM)
 	R[rss_after,$t]=$(proc_kb "$p" VmRSS)
@@ -730,9 +776,10 @@ for t in "${TARGETS[@]}"; do
 	check_alive "$t" || { unset "R[hwm_par,$t]"; continue; }
 done
 
-PHASE=done
+PHASE=report
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 if [[ $HEAD_TOOL == wrk ]]; then HEAD_LABEL=wrk; else HEAD_LABEL="ab -k -i"; fi
+LR=""; (( LOAD_RUNS > 1 )) && LR=", median of $LOAD_RUNS"
 # ---------------------------------------------------------------- report
 REG_VERSION=$(docker-registry --version 2>&1 | head -n 1)
 NGINX_VERSION=$(nginx -v 2>&1 | head -n 1)
@@ -766,10 +813,10 @@ ROWS=(
 	"blob_get_best|blob GET, best of $RUNS|MiB/s|bps|ratio"
 	"blob_put|blob PUT, median of $RUNS|MiB/s|bps|ratio"
 	"blob_put_best|blob PUT, best of $RUNS|MiB/s|bps|ratio"
-	"man_get_wrk|manifest GET, wrk|req/s|rps|ratio"
-	"man_get_wrk_p99|manifest GET, wrk p99|ms|ms|ratio"
-	"man_head|manifest HEAD, $HEAD_LABEL|req/s|rps|ratio"
-	"man_get_ab|manifest GET, ab -k|req/s|rps|ratio"
+	"man_get_wrk|manifest GET, wrk$LR|req/s|rps|ratio"
+	"man_get_wrk_p99|manifest GET, wrk p99$LR|ms|ms|ratio"
+	"man_head|manifest HEAD, $HEAD_LABEL$LR|req/s|rps|ratio"
+	"man_get_ab|manifest GET, ab -k$LR|req/s|rps|ratio"
 	"par_get|$PAR parallel blob GETs, total|MiB/s|bps|ratio"
 	"rss_idle|RSS idle, after start|MiB|kb|-"
 	"hwm_par|peak RSS (VmHWM), $PAR parallel GETs|MiB|kb|-"
@@ -880,7 +927,6 @@ notes() {
 	echo "- nginx: ${NGINX_VERSION#nginx version: }, worker_processes 1 (regward is single-threaded)"
 	echo "- regward: $REGWARD_VERSION ($REGWARD_BIN)"
 	echo "- curl: $(curl --version | head -n 1 | cut -d' ' -f1-2), wrk $(wrk -v 2>&1 | awk 'NR==1{print $2}'), ab $(ab -V 2>&1 | awk 'NR==1{print $5}')"
-	echo
 	echo "- load average (1, 5, 15 min): $LOAD_START at the start, $LOAD_END at the end (the bench itself adds about 2)"
 	echo
 	echo "Client, proxy and registry all share these CPUs over loopback; see bench/README.md."
@@ -902,6 +948,7 @@ notes() {
 		echo "- wrk -t$THREADS -c$CONNS -d${DURATION}s (after 1s warm-up); ab -k -n $AB_N -c $CONNS"
 		echo "- HEAD: this wrk ($(wrk -v 2>&1 | awk 'NR==1{print $2}')) completes no HEAD request (wg/wrk#198), so HEAD is \`ab -k -i -c $CONNS -t $DURATION\`"
 	fi
+	echo "- load tests: $LOAD_RUNS interleaved round(s) per target (BENCH_LOAD_RUNS); the figure is the median"
 	echo "- parallel pulls: $PAR curls at once; RSS from /proc/PID/status (nginx: its one worker)"
 	echo
 	echo "## Results"
