@@ -107,6 +107,29 @@ COSIGN_PASSWORD=wrong "$SIGN" sign --key "$KEYS/test.key" --insecure "$IMG" \
 assert_eq 5 "$rc" "wrong passphrase exits 5"
 assert_contains "$(cat "$TMP/pass.err")" "passphrase" "wrong passphrase named"
 
+# --recursive: an index and every manifest it lists.
+make_oci_image "$TMP/img3" 2k
+skopeo copy -q --dest-tls-verify=false --preserve-digests \
+    "oci:$TMP/img3:v1" "docker://$HOSTPORT/team/app:v3"
+D3=$OCI_MANIFEST_DIGEST
+jq -c -n --arg a "$DGST" --argjson sa "$(curl -s -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+        "$GW_URL/v2/team/app/manifests/$DGST" | wc -c)" \
+    --arg b "$D3" --argjson sb "$(file_size "$OCI_MANIFEST_FILE")" \
+    '{schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json",
+      manifests: [
+        {mediaType: "application/vnd.oci.image.manifest.v1+json", digest: $a, size: $sa,
+         platform: {architecture: "amd64", os: "linux"}},
+        {mediaType: "application/vnd.oci.image.manifest.v1+json", digest: $b, size: $sb,
+         platform: {architecture: "arm64", os: "linux"}}]}' >index.json
+DI=$(push_manifest team/app multi index.json application/vnd.oci.image.index.v1+json)
+"$SIGN" sign --key ci.key --insecure --recursive "$HOSTPORT/team/app:multi" \
+    >"$TMP/rec.out"
+assert_eq 3 "$(grep -c '^signed ' "$TMP/rec.out")" "index and both children signed"
+for d in "$DI" "$D3"; do
+	out=$("$SIGN" verify --key ci.pub --insecure "$HOSTPORT/team/app@$d")
+	assert_contains "$out" "identity $HOSTPORT/team/app:multi" "$d signed with the index's tag"
+done
+
 # Another key: refused.
 COSIGN_PASSWORD=x "$SIGN" generate-key-pair --output-key-prefix other >/dev/null
 rc=0
