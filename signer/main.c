@@ -63,6 +63,7 @@ struct main_opts {
 	int insecure;
 	const char *signature;
 	const char *manifest;
+	const char *layer;
 	const char *arg; /* IMAGE or PAYLOAD */
 };
 
@@ -80,8 +81,9 @@ main_usage(FILE *f)
 	    "                [--identity REF] [REGISTRY OPTIONS] IMAGE\n"
 	    "       regward-sign verify --key PUB [--key PUB]... [REGISTRY "
 	    "OPTIONS] IMAGE\n"
-	    "       regward-sign verify-blob --key PUB --signature FILE "
-	    "[--manifest FILE] PAYLOAD\n"
+	    "       regward-sign verify-blob --key PUB --signature FILE | "
+	    "--layer FILE\n"
+	    "                [--manifest FILE] PAYLOAD\n"
 	    "       regward-sign version\n"
 	    "registry options: --username U --password-stdin | "
 	    "--identity-token FILE,\n"
@@ -834,6 +836,60 @@ out:
 	return rc;
 }
 
+/*
+ * --layer FILE: a layer descriptor (mediaType, annotations) as it stands in
+ * the .sig manifest. A layer of another media type is not a signature at
+ * all. When want_sig, its signature annotation becomes *sig. Returns 0,
+ * EXIT_VERIFY or EXIT_INPUT.
+ */
+static int
+main_layer_signature(
+    const char *path, int want_sig, unsigned char **sig, size_t *slen)
+{
+	unsigned char *buf;
+	json_error_t je;
+	json_t *root = NULL;
+	const char *mt, *b64;
+	size_t len;
+	int rc = EXIT_INPUT;
+
+	*sig = NULL;
+	*slen = 0;
+	if ((buf = main_read_file(path, 64 * 1024, &len)) == NULL)
+		return EXIT_INPUT;
+	if ((root = json_loadb(
+		 (char *)buf, len, JSON_REJECT_DUPLICATES, &je)) == NULL) {
+		fprintf(stderr, "regward-sign: %s:%d:%d: %s\n", path, je.line,
+		    je.column, je.text);
+		goto out;
+	}
+	mt = json_string_value(json_object_get(root, "mediaType"));
+	if (mt == NULL || strcmp(mt, SIG_MT_SIMPLESIGNING) != 0) {
+		printf("%s: not_a_signature: media type %s\n", path,
+		    mt != NULL ? mt : "(none)");
+		rc = EXIT_VERIFY;
+		goto out;
+	}
+	b64 = json_string_value(json_object_get(
+	    json_object_get(root, "annotations"), SIG_ANN_SIGNATURE));
+	if (want_sig) {
+		if (b64 == NULL) {
+			printf("%s: bad_signature: no %s annotation\n", path,
+			    SIG_ANN_SIGNATURE);
+			rc = EXIT_VERIFY;
+			goto out;
+		}
+		if ((*sig = (unsigned char *)strdup(b64)) == NULL)
+			main_die_oom();
+		*slen = strlen(b64);
+	}
+	rc = 0;
+out:
+	json_decref(root);
+	free(buf);
+	return rc;
+}
+
 /* Check local files as cosign verify-blob does, plus the manifest. */
 static int
 main_verify_blob(const struct main_opts *o)
@@ -848,18 +904,27 @@ main_verify_blob(const struct main_opts *o)
 	int rc = EXIT_INPUT;
 
 	memset(&pl, 0, sizeof(pl));
-	if (o->nkeys == 0 || o->signature == NULL || o->arg == NULL) {
+	if (o->nkeys == 0 || (o->signature == NULL && o->layer == NULL) ||
+	    o->arg == NULL) {
 		fprintf(stderr,
 		    "regward-sign: verify-blob needs --key PUB, "
-		    "--signature FILE and a PAYLOAD file\n");
+		    "--signature FILE or --layer FILE, and a PAYLOAD file\n");
 		return EXIT_USAGE;
 	}
 	if (main_load_keys(o, &ks) == -1) {
 		main_free_keys(&ks);
 		return EXIT_KEY;
 	}
-	if ((payload = main_read_file(o->arg, SIG_PAYLOAD_MAX, &plen)) ==
-		NULL ||
+	if ((payload = main_read_file(o->arg, SIG_PAYLOAD_MAX, &plen)) == NULL)
+		goto out;
+	if (o->layer != NULL) {
+		rc = main_layer_signature(
+		    o->layer, o->signature == NULL, &sig, &slen);
+		if (rc != 0)
+			goto out;
+		rc = EXIT_INPUT;
+	}
+	if (o->signature != NULL &&
 	    (sig = main_read_file(o->signature, 64 * 1024, &slen)) == NULL)
 		goto out;
 	while (slen > 0 &&
@@ -874,7 +939,7 @@ main_verify_blob(const struct main_opts *o)
 			break;
 	}
 	if (es != SIG_ECDSA_OK) {
-		printf("%s: %s\n", o->signature,
+		printf("%s: %s\n", o->signature ? o->signature : o->layer,
 		    es == SIG_ECDSA_MALFORMED
 			? "bad_signature: malformed"
 			: "untrusted_key: no key verifies "
@@ -1023,6 +1088,9 @@ main_parse_opts(int argc, char **argv, struct main_opts *o)
 		} else if (strcmp(a, "--manifest") == 0) {
 			NEXT();
 			o->manifest = argv[++i];
+		} else if (strcmp(a, "--layer") == 0) {
+			NEXT();
+			o->layer = argv[++i];
 		} else if (a[0] == '-' && a[1] != '\0') {
 			fprintf(
 			    stderr, "regward-sign: unknown option: %s\n", a);

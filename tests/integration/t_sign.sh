@@ -193,17 +193,43 @@ if [ -d "$SHARED/fixtures/cosign" ]; then
 		want=$(cat "$c/expect")
 		rc=0
 		out=$("$SIGN" verify-blob --key "$SHARED/fixtures/cosign/$(cat "$c/key")" \
-		    --signature "$c/signature" --manifest "$c/manifest.json" \
+		    --layer "$c/layer.json" --manifest "$c/manifest.json" \
 		    "$c/payload") || rc=$?
 		case $want in
 		valid) assert_eq 0 "$rc" "$(basename "$c"): $out" ;;
-		not_a_signature) ;; # a layer property: verify-blob has no layer
 		*) assert_eq 1 "$rc" "$(basename "$c")"
 		   assert_contains "$out" "$want" "$(basename "$c") outcome" ;;
 		esac
+		# The signature file form gives the same answer for the others.
+		if [ "$want" != not_a_signature ]; then
+			rc2=0
+			"$SIGN" verify-blob --key "$SHARED/fixtures/cosign/$(cat "$c/key")" \
+			    --signature "$c/signature" --manifest "$c/manifest.json" \
+			    "$c/payload" >/dev/null || rc2=$?
+			assert_eq "$rc" "$rc2" "$(basename "$c"): --signature agrees with --layer"
+		fi
 	done
 else
 	log "skipping the shared cosign vectors: ../shared not present"
 fi
+# The project's own vectors, same layout, always present.
+OWN="$REGWARD_SRC/tests/data/sig/cases"
+n=0
+for c in "$OWN"/*/; do
+	want=$(cat "$c/expect")
+	case $want in valid | untrusted_key | digest_mismatch | not_a_signature | bad_signature | bad_payload) ;;
+	*) continue ;; esac # blob_mismatch needs the descriptor's digest and size
+	rc=0
+	out=$("$SIGN" verify-blob --key "$OWN/$(cat "$c/key")" --layer "$c/layer.json" \
+	    --manifest "$c/manifest.json" "$c/payload") || rc=$?
+	if [ "$want" = valid ]; then
+		assert_eq 0 "$rc" "own $(basename "$c"): $out"
+	else
+		assert_eq 1 "$rc" "own $(basename "$c")"
+		assert_contains "$out" "$want" "own $(basename "$c") outcome"
+	fi
+	n=$((n + 1))
+done
+[ "$n" -ge 12 ] || fail "only $n own verify-blob cases ran"
 
 log PASS
