@@ -23,6 +23,21 @@ static const char *const db_migrations[] = {
 	"CREATE TABLE schema_migrations ("
 	"  version INTEGER PRIMARY KEY,"
 	"  applied_at INTEGER NOT NULL);",
+	/* 2: users and robots with their roles (db/users.c) */
+	"CREATE TABLE principals ("
+	"  id INTEGER PRIMARY KEY,"
+	"  kind TEXT NOT NULL CHECK (kind IN ('user', 'robot')),"
+	"  name TEXT NOT NULL,"
+	"  hash TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL,"
+	"  disabled INTEGER NOT NULL DEFAULT 0,"
+	"  UNIQUE (kind, name));"
+	"CREATE TABLE principal_roles ("
+	"  principal_id INTEGER NOT NULL"
+	"    REFERENCES principals (id) ON DELETE CASCADE,"
+	"  role TEXT NOT NULL,"
+	"  PRIMARY KEY (principal_id, role)) WITHOUT ROWID;",
 };
 #define DB_NMIGRATIONS (sizeof(db_migrations) / sizeof(db_migrations[0]))
 
@@ -114,6 +129,12 @@ db_open(const char *path, char *err, size_t errlen)
 bad:
 	db_close(db);
 	return NULL;
+}
+
+struct sqlite3 *
+db_sqlite(struct db *db)
+{
+	return db->h;
 }
 
 int

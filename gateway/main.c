@@ -12,6 +12,7 @@
 #include "regward/config.h"
 #include "regward/db.h"
 
+#include "admin.h"
 #include "gateway.h"
 
 static void
@@ -21,6 +22,7 @@ main_usage(FILE *f)
 	    "usage: regward serve -c FILE   run the gateway in the foreground\n"
 	    "       regward check -c FILE   validate a config and its files\n"
 	    "       regward version\n");
+	admin_usage(f);
 }
 
 /* Parse "-c FILE" / "--config FILE" / "--config=FILE". */
@@ -141,6 +143,8 @@ main(int argc, char **argv)
 		return main_serve(argc - 2, argv + 2);
 	if (strcmp(argv[1], "check") == 0)
 		return main_check(argc - 2, argv + 2);
+	if (strcmp(argv[1], "user") == 0 || strcmp(argv[1], "robot") == 0)
+		return admin_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "version") == 0 ||
 	    strcmp(argv[1], "--version") == 0) {
 		printf("regward %s (libevent %s, %s)\n", REGWARD_VERSION,
