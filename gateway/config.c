@@ -46,6 +46,7 @@ enum config_type {
 	CONFIG_T_LISTEN, /* "host:port" or "[v6]:port" */
 	CONFIG_T_PUBLIC_URL, /* base URL -> char *, no trailing slash */
 	CONFIG_T_UPSTREAM_URL, /* base URL -> struct config_upstream */
+	CONFIG_T_JSON, /* object or array kept as JSON for its own loader */
 };
 
 /* Row flags. A required key may still be absent when its section is. */
@@ -153,10 +154,16 @@ static const struct config_row config_rows[] = {
 	{ "log.file", CONFIG_T_PATH, CONFIG_OFF(log_file),
 	    NULL, 0, 0, 0, 0 },
 
+	/*
+	 * Authentication and policies: checked by their own loaders
+	 * (gateway/auth.c, policy.c) when the gateway starts and in
+	 * `regward check`. Restart-only.
+	 */
+	{ "auth", CONFIG_T_JSON, CONFIG_OFF(auth), NULL, 0, 0, 0, 0 },
+	{ "policies", CONFIG_T_JSON, CONFIG_OFF(policies), NULL, 0, 0, 0, 0 },
+
 	/* Later versions: refuse rather than silently ignore security config. */
-	{ "auth", CONFIG_T_RESERVED, CONFIG_NOFIELD, NULL, 0, 0, 0, 0 },
 	{ "keys", CONFIG_T_RESERVED, CONFIG_NOFIELD, NULL, 0, 0, 0, 0 },
-	{ "policies", CONFIG_T_RESERVED, CONFIG_NOFIELD, NULL, 0, 0, 0, 0 },
 	{ "retention", CONFIG_T_RESERVED, CONFIG_NOFIELD, NULL, 0, 0, 0, 0 },
 };
 /* clang-format on */
@@ -720,6 +727,13 @@ config_set(
 		return config_set_public_url(ctx, row, v);
 	case CONFIG_T_UPSTREAM_URL:
 		return config_set_upstream_url(ctx, row, v);
+	case CONFIG_T_JSON:
+		if (!json_is_object(v) && !json_is_array(v))
+			return config_err(
+			    ctx, row->name, "must be an object or an array");
+		json_decref(*(json_t **)config_field(ctx->cfg, row));
+		*(json_t **)config_field(ctx->cfg, row) = json_deep_copy(v);
+		return 0;
 	case CONFIG_T_SECTION:
 	case CONFIG_T_RESERVED:
 		break;
@@ -986,6 +1000,11 @@ config_row_same(const struct config_row *row, const struct config *a,
 		    (*(char *const *)config_cfield(b, row) == NULL);
 	case CONFIG_T_RESERVED:
 		return 1;
+	case CONFIG_T_JSON:
+		return json_equal(*(json_t *const *)config_cfield(a, row),
+			   *(json_t *const *)config_cfield(b, row)) ||
+		    (*(json_t *const *)config_cfield(a, row) == NULL &&
+			*(json_t *const *)config_cfield(b, row) == NULL);
 	case CONFIG_T_PATH:
 	case CONFIG_T_PUBLIC_URL:
 		return config_streq(*(char *const *)config_cfield(a, row),
@@ -1053,6 +1072,10 @@ config_free(struct config *cfg)
 			free(cfg->listen);
 			free(cfg->listen_host);
 			cfg->listen = cfg->listen_host = NULL;
+			break;
+		case CONFIG_T_JSON:
+			json_decref(*(json_t **)config_field(cfg, row));
+			*(json_t **)config_field(cfg, row) = NULL;
 			break;
 		case CONFIG_T_UPSTREAM_URL:
 			up = config_field(cfg, row);

@@ -37,6 +37,8 @@ struct server {
 	struct evconnlistener *listener;
 	SSL_CTX *tls;	       /* client side; NULL without TLS; refcounted */
 	struct upstr_pool *pool;
+	struct auth *auth; /* NULL: no "auth" section, every request passes */
+	struct db *db;
 	struct session_list sessions;
 	unsigned nsessions;
 	int accept_paused;     /* by EMFILE or the connection limit */

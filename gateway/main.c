@@ -13,6 +13,7 @@
 #include "regward/db.h"
 
 #include "admin.h"
+#include "auth.h"
 #include "gateway.h"
 
 static void
@@ -40,8 +41,8 @@ main_config_arg(int argc, char **argv)
 		} else if (strncmp(argv[i], "--config=", 9) == 0) {
 			path = argv[i] + 9;
 		} else {
-			fprintf(stderr, "regward: unknown argument: %s\n",
-			    argv[i]);
+			fprintf(
+			    stderr, "regward: unknown argument: %s\n", argv[i]);
 			return NULL;
 		}
 	}
@@ -94,14 +95,23 @@ main_check(int argc, char **argv)
 	if (cfg->tls.cert != NULL) {
 		if ((ctx = server_tls_ctx_new(cfg->tls.cert, cfg->tls.key, err,
 			 sizeof(err))) == NULL) {
-			fprintf(stderr, "regward: %s: tls: %s\n", cfg->path,
-			    err);
+			fprintf(
+			    stderr, "regward: %s: tls: %s\n", cfg->path, err);
 			goto out;
 		}
 		SSL_CTX_free(ctx);
 	}
 	if (main_db_check(cfg) == -1)
 		goto out;
+	if (cfg->auth != NULL || cfg->policies != NULL) {
+		struct auth *a;
+
+		if ((a = auth_new(cfg, NULL, NULL, err, sizeof(err))) == NULL) {
+			fprintf(stderr, "regward: %s\n", err);
+			goto out;
+		}
+		auth_free(a);
+	}
 	printf("%s: ok\n", cfg->path);
 	rc = 0;
 out:

@@ -10,29 +10,32 @@
 struct evbuffer;
 
 enum reply_code {
-	REPLY_BAD_TARGET = 0,	/* 400 NAME_INVALID: tricky request target */
-	REPLY_NAME_INVALID,	/* 400 */
-	REPLY_TAG_INVALID,	/* 400 */
-	REPLY_DIGEST_INVALID,	/* 400 */
-	REPLY_UPLOAD_INVALID,	/* 404 BLOB_UPLOAD_UNKNOWN */
-	REPLY_QUERY_INVALID,	/* 400 UNSUPPORTED */
-	REPLY_NOT_FOUND,	/* 404 NAME_UNKNOWN: no such endpoint */
-	REPLY_METHOD,		/* 405 UNSUPPORTED */
-	REPLY_BAD_REQUEST,	/* 400 UNSUPPORTED: malformed HTTP */
-	REPLY_HEAD_TOO_LARGE,	/* 431 */
-	REPLY_TIMEOUT,		/* 408 */
-	REPLY_UPSTREAM_DOWN,	/* 503 UNAVAILABLE */
+	REPLY_BAD_TARGET = 0, /* 400 NAME_INVALID: tricky request target */
+	REPLY_NAME_INVALID, /* 400 */
+	REPLY_TAG_INVALID, /* 400 */
+	REPLY_DIGEST_INVALID, /* 400 */
+	REPLY_UPLOAD_INVALID, /* 404 BLOB_UPLOAD_UNKNOWN */
+	REPLY_QUERY_INVALID, /* 400 UNSUPPORTED */
+	REPLY_NOT_FOUND, /* 404 NAME_UNKNOWN: no such endpoint */
+	REPLY_METHOD, /* 405 UNSUPPORTED */
+	REPLY_BAD_REQUEST, /* 400 UNSUPPORTED: malformed HTTP */
+	REPLY_HEAD_TOO_LARGE, /* 431 */
+	REPLY_TIMEOUT, /* 408 */
+	REPLY_UPSTREAM_DOWN, /* 503 UNAVAILABLE */
 	REPLY_UPSTREAM_TIMEOUT, /* 504 UNAVAILABLE */
-	REPLY_UPSTREAM_BAD,	/* 502 UNAVAILABLE: broken upstream reply */
-	REPLY_SHUTTING_DOWN,	/* 503 UNAVAILABLE */
-	REPLY_INTERNAL,		/* 500 UNKNOWN */
+	REPLY_UPSTREAM_BAD, /* 502 UNAVAILABLE: broken upstream reply */
+	REPLY_SHUTTING_DOWN, /* 503 UNAVAILABLE */
+	REPLY_INTERNAL, /* 500 UNKNOWN */
+	REPLY_UNAUTHORIZED, /* 401 UNAUTHORIZED (with a challenge) */
+	REPLY_DENIED, /* 403 DENIED */
+	REPLY_BUSY, /* 503 TOOMANYREQUESTS: login queue full */
 	REPLY__COUNT
 };
 
 struct reply_info {
 	int status;
 	const char *reason; /* HTTP reason phrase */
-	const char *code;   /* OCI error code */
+	const char *code; /* OCI error code */
 	const char *message;
 };
 
@@ -46,8 +49,8 @@ const char *reply_reason(int status);
  * Append to out an OCI error body for code with an optional detail string
  * (NULL for none; JSON-escaped here). Returns 0 or -1.
  */
-int reply_oci_body(struct evbuffer *out, enum reply_code code,
-    const char *detail);
+int reply_oci_body(
+    struct evbuffer *out, enum reply_code code, const char *detail);
 
 /* Append s JSON-escaped (without quotes) to out. Returns 0 or -1. */
 int reply_json_escape(struct evbuffer *out, const char *s, size_t len);

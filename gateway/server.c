@@ -20,6 +20,9 @@
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 
+#include "regward/db.h"
+
+#include "auth.h"
 #include "gateway.h"
 
 #define SERVER_ACCEPT_PAUSE_MS 250
@@ -51,12 +54,13 @@ server_tls_ctx_new(const char *cert, const char *key, char *err, size_t errlen)
 		return NULL;
 	}
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
-		SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION);
+	SSL_CTX_set_options(ctx,
+	    SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
+		SSL_OP_NO_COMPRESSION);
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
-		server_ssl_err(err, errlen, "cannot load certificate chain",
-		    cert);
+		server_ssl_err(
+		    err, errlen, "cannot load certificate chain", cert);
 		goto bad;
 	}
 	if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
@@ -121,7 +125,7 @@ static void
 server_accept_error_cb(struct evconnlistener *l, void *arg)
 {
 	struct server *srv = arg;
-	struct timeval tv = { 0, SERVER_ACCEPT_PAUSE_MS * 1000 };
+	struct timeval tv = {0, SERVER_ACCEPT_PAUSE_MS * 1000};
 	int e = EVUTIL_SOCKET_ERROR();
 
 	(void)l;
@@ -206,8 +210,8 @@ server_hup_cb(evutil_socket_t sig, short what, void *arg)
 	    config_reload_check(srv->cfg, ncfg, err, sizeof(err)) == -1)
 		goto refused;
 	if (ncfg->tls.cert != NULL &&
-	    (ntls = server_tls_ctx_new(ncfg->tls.cert, ncfg->tls.key, err,
-		 sizeof(err))) == NULL)
+	    (ntls = server_tls_ctx_new(
+		 ncfg->tls.cert, ncfg->tls.key, err, sizeof(err))) == NULL)
 		goto refused;
 	/* Sessions read the config at use; none keeps a pointer into it. */
 	config_free(srv->cfg);
@@ -235,25 +239,34 @@ server_new(struct config *cfg)
 	srv->cfg = cfg;
 	TAILQ_INIT(&srv->sessions);
 	log_open(srv);
-	if (RAND_bytes((unsigned char *)&srv->reqsalt,
-		sizeof(srv->reqsalt)) != 1)
+	if (RAND_bytes((unsigned char *)&srv->reqsalt, sizeof(srv->reqsalt)) !=
+	    1)
 		srv->reqsalt = (uint32_t)getpid();
 	if ((srv->base = event_base_new()) == NULL) {
 		fprintf(stderr, "regward: cannot create the event base\n");
 		goto bad;
 	}
 	if (cfg->tls.cert != NULL &&
-	    (srv->tls = server_tls_ctx_new(cfg->tls.cert, cfg->tls.key, err,
-		 sizeof(err))) == NULL) {
+	    (srv->tls = server_tls_ctx_new(
+		 cfg->tls.cert, cfg->tls.key, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "regward: %s\n", err);
 		goto bad;
 	}
 	if ((srv->pool = upstr_pool_new(srv)) == NULL)
 		goto bad;
-	srv->accept_timer = evtimer_new(srv->base, server_accept_resume_cb,
-	    srv);
-	srv->drain_timer = evtimer_new(srv->base, server_drain_timeout_cb,
-	    srv);
+	if ((srv->db = db_open(cfg->database, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "regward: %s: database: %s\n", cfg->path, err);
+		goto bad;
+	}
+	if ((cfg->auth != NULL || cfg->policies != NULL) &&
+	    (srv->auth = auth_new(cfg, srv->base, srv->db, err, sizeof(err))) ==
+		NULL) {
+		fprintf(stderr, "regward: %s\n", err);
+		goto bad;
+	}
+	srv->accept_timer =
+	    evtimer_new(srv->base, server_accept_resume_cb, srv);
+	srv->drain_timer = evtimer_new(srv->base, server_drain_timeout_cb, srv);
 	srv->sig_term = evsignal_new(srv->base, SIGTERM, server_term_cb, srv);
 	srv->sig_int = evsignal_new(srv->base, SIGINT, server_term_cb, srv);
 	srv->sig_hup = evsignal_new(srv->base, SIGHUP, server_hup_cb, srv);
@@ -268,9 +281,10 @@ server_new(struct config *cfg)
 	signal(SIGPIPE, SIG_IGN);
 	/* Our own ceilings are lower; the parser's must not fire first. */
 	http_parser_set_max_header_size(
-	    (uint32_t)(cfg->limits.header_bytes > cfg->limits.upstream_header_bytes ?
-		    cfg->limits.header_bytes :
-		    cfg->limits.upstream_header_bytes) +
+	    (uint32_t)(cfg->limits.header_bytes >
+			cfg->limits.upstream_header_bytes
+		    ? cfg->limits.header_bytes
+		    : cfg->limits.upstream_header_bytes) +
 	    1024);
 	return srv;
 bad:
@@ -304,8 +318,9 @@ server_listen(struct server *srv)
 	    1024, res->ai_addr, (int)res->ai_addrlen);
 	freeaddrinfo(res);
 	if (srv->listener == NULL) {
-		fprintf(stderr, "regward: %s: listen: cannot listen on %s: %s\n",
-		    cfg->path, cfg->listen, strerror(errno));
+		fprintf(stderr,
+		    "regward: %s: listen: cannot listen on %s: %s\n", cfg->path,
+		    cfg->listen, strerror(errno));
 		return -1;
 	}
 	evconnlistener_set_error_cb(srv->listener, server_accept_error_cb);
@@ -314,8 +329,8 @@ server_listen(struct server *srv)
 		if (ss.ss_family == AF_INET6) {
 			struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
 
-			inet_ntop(AF_INET6, &in6->sin6_addr, host,
-			    sizeof(host));
+			inet_ntop(
+			    AF_INET6, &in6->sin6_addr, host, sizeof(host));
 			snprintf(srv->bound, sizeof(srv->bound), "[%s]:%u",
 			    host, (unsigned)ntohs(in6->sin6_port));
 		} else {
@@ -328,8 +343,8 @@ server_listen(struct server *srv)
 	}
 	log_msg(srv, "info", "listening",
 	    "\"addr\":\"%s\",\"tls\":%s,\"upstream\":\"%s\",\"version\":\"%s\"",
-	    srv->bound, srv->tls != NULL ? "true" : "false",
-	    cfg->upstream.url, REGWARD_VERSION);
+	    srv->bound, srv->tls != NULL ? "true" : "false", cfg->upstream.url,
+	    REGWARD_VERSION);
 	return 0;
 }
 
@@ -348,6 +363,8 @@ server_free(struct server *srv)
 	if (srv == NULL)
 		return;
 	session_free_all(srv);
+	auth_free(srv->auth); /* joins the hasher threads */
+	db_close(srv->db);
 	if (srv->listener != NULL)
 		evconnlistener_free(srv->listener);
 	upstr_pool_free(srv->pool);

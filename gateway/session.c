@@ -35,8 +35,10 @@
 
 #include "regward/route.h"
 
+#include "auth.h"
 #include "bev.h"
 #include "gateway.h"
+#include "hasher.h"
 #include "head.h"
 #include "metrics.h"
 #include "reply.h"
@@ -48,24 +50,25 @@
 #define SESS_LINGER_MS 2000
 /* Bodies at least this long between plain sockets go through splice(2). */
 #define SESS_SPLICE_MIN (256 * 1024)
-#define SESS_SPLICE_REQ 1  /* s->splicing: client to upstream */
+#define SESS_SPLICE_REQ 1 /* s->splicing: client to upstream */
 #define SESS_SPLICE_RESP 2 /* upstream to client */
 
 /* What the client side is doing. */
 enum sess_rstate {
 	RS_HEAD = 0, /* waiting for, or reading, a request head */
-	RS_BODY,     /* relaying the request body to the upstream */
-	RS_DONE,     /* request complete; waiting for the response to end */
+	RS_BODY, /* relaying the request body to the upstream */
+	RS_DONE, /* request complete; waiting for the response to end */
 };
 
 /* What the response side is doing. */
 enum sess_wstate {
-	WS_NONE = 0,   /* no response for this request yet */
-	WS_CONNECT,    /* waiting for an upstream connection */
-	WS_HEAD,       /* request sent, waiting for the response head */
-	WS_BODY,       /* relaying the response body */
-	WS_LOCAL,      /* the gateway answered itself */
-	WS_DONE,       /* response complete */
+	WS_NONE = 0, /* no response for this request yet */
+	WS_CONNECT, /* waiting for an upstream connection */
+	WS_HEAD, /* request sent, waiting for the response head */
+	WS_BODY, /* relaying the response body */
+	WS_AUTH, /* a login is being checked by the hasher */
+	WS_LOCAL, /* the gateway answered itself */
+	WS_DONE, /* response complete */
 };
 
 /* What the parser reported during one http_parser_execute() call. */
@@ -74,11 +77,11 @@ enum sess_wstate {
 #define PEV_HEAD_ERROR 0x4 /* head ceiling hit */
 
 enum sess_pump {
-	PUMP_AGAIN,   /* source empty: wait for more bytes */
+	PUMP_AGAIN, /* source empty: wait for more bytes */
 	PUMP_BLOCKED, /* destination above the high-water mark */
-	PUMP_HEAD,    /* a head was completed (maybe the message too) */
-	PUMP_MSG,     /* the message was completed */
-	PUMP_ERROR,   /* malformed message */
+	PUMP_HEAD, /* a head was completed (maybe the message too) */
+	PUMP_MSG, /* the message was completed */
+	PUMP_ERROR, /* malformed message */
 };
 
 struct session {
@@ -99,25 +102,34 @@ struct session {
 	struct head resp;
 	int pev; /* PEV_* from the last parser call */
 	int head_started;
-	int keepalive;	   /* client wants the connection kept */
-	int closing;	   /* close once the output is flushed */
-	int lingering;	   /* output flushed, discarding input until EOF */
-	int probe;	   /* GET /healthz: checking the upstream */
-	int head_sent;	   /* response head written to the client */
-	unsigned method;   /* request method (http_parser numbering) */
+	int keepalive; /* client wants the connection kept */
+	int closing; /* close once the output is flushed */
+	int lingering; /* output flushed, discarding input until EOF */
+	int probe; /* GET /healthz: checking the upstream */
+	int head_sent; /* response head written to the client */
+	unsigned method; /* request method (http_parser numbering) */
 	struct route route;
 	char reqid[20];
 	struct timespec t0;
 
 	struct upstr *up;
-	struct evbuffer *fwd;  /* serialised request head, kept for a retry */
-	uint64_t body_sent;    /* request body bytes moved upstream */
-	uint64_t resp_bytes;   /* response bytes received from upstream */
+	struct evbuffer *fwd; /* serialised request head, kept for a retry */
+	uint64_t body_sent; /* request body bytes moved upstream */
+	uint64_t resp_bytes; /* response bytes received from upstream */
 	int upstream_status;
+	struct auth_principal who; /* valid once authenticated */
+	int authed; /* who is set */
+	struct auth_pending pend; /* a login the hasher checks */
+	struct hasher_job *hjob; /* that check, until it reports */
+	int is_token; /* GET /token */
+	int no_mount; /* forward without the mount query */
+	int collect; /* catalog: body held for filtering */
+	struct evbuffer *held; /* that body, decoded */
+	char reason[AUTH_REASON_MAX]; /* why a request was refused */
 	int status; /* status answered to the client */
 	uint64_t bytes_in, bytes_out;
 	struct splice *sp; /* lazily made, kept for the next body */
-	int splicing;	   /* 1: request body, 2: response body */
+	int splicing; /* 1: request body, 2: response body */
 	const char *error; /* why the request ended badly, for the log */
 };
 
@@ -130,11 +142,12 @@ static int sess_pump_request(struct session *s);
 static void sess_log(struct server *srv, struct session *s);
 static int sess_splice_try(struct session *s, int dir);
 static int sess_response_complete(struct session *s);
-static int sess_upstream_failed(struct session *s, enum reply_code code,
-    const char *why);
+static int sess_upstream_failed(
+    struct session *s, enum reply_code code, const char *why);
 static int sess_pump_response(struct session *s);
 static int sess_reply(struct session *s, enum reply_code code,
     const char *detail, const char *extra);
+static int sess_auth_start(struct session *s);
 
 static const http_parser_settings sess_req_settings;
 static const http_parser_settings sess_resp_settings;
@@ -177,8 +190,8 @@ sess_close(struct session *s, const char *why)
 		s->error = why;
 		if (s->status == 0)
 			s->status = 499;
-		metrics_request(s->method, s->status, s->bytes_in,
-		    s->bytes_out, 0);
+		metrics_request(
+		    s->method, s->status, s->bytes_in, s->bytes_out, 0);
 		sess_log(srv, s);
 	}
 	if (s->up != NULL) {
@@ -186,6 +199,11 @@ sess_close(struct session *s, const char *why)
 		s->up = NULL;
 	}
 	splice_free(s->sp);
+	if (s->hjob != NULL)
+		hasher_cancel(s->hjob);
+	auth_pending_clear(&s->pend);
+	if (s->held != NULL)
+		evbuffer_free(s->held);
 	TAILQ_REMOVE(&srv->sessions, s, entry);
 	srv->nsessions--;
 	if (s->hdr_timer != NULL)
@@ -284,19 +302,36 @@ sess_on_message_complete(http_parser *p)
 }
 
 static const http_parser_settings sess_req_settings = {
-	.on_url = sess_on_url,
-	.on_header_field = sess_on_req_field,
-	.on_header_value = sess_on_req_value,
-	.on_headers_complete = sess_on_headers_complete,
-	.on_message_complete = sess_on_message_complete,
+    .on_url = sess_on_url,
+    .on_header_field = sess_on_req_field,
+    .on_header_value = sess_on_req_value,
+    .on_headers_complete = sess_on_headers_complete,
+    .on_message_complete = sess_on_message_complete,
 };
 
+/* Catalog filtering keeps the decoded body (bounded). */
+static int
+sess_on_resp_body(http_parser *p, const char *at, size_t len)
+{
+	struct session *s = p->data;
+
+	if (!s->collect)
+		return 0;
+	if (evbuffer_get_length(s->held) + len >
+	    sess_cfg(s)->limits.manifest_bytes) {
+		s->pev |= PEV_HEAD_ERROR;
+		return -1;
+	}
+	return evbuffer_add(s->held, at, len);
+}
+
 static const http_parser_settings sess_resp_settings = {
-	.on_status = sess_on_status,
-	.on_header_field = sess_on_resp_field,
-	.on_header_value = sess_on_resp_value,
-	.on_headers_complete = sess_on_headers_complete,
-	.on_message_complete = sess_on_message_complete,
+    .on_status = sess_on_status,
+    .on_header_field = sess_on_resp_field,
+    .on_header_value = sess_on_resp_value,
+    .on_body = sess_on_resp_body,
+    .on_headers_complete = sess_on_headers_complete,
+    .on_message_complete = sess_on_message_complete,
 };
 
 /*
@@ -406,10 +441,10 @@ sess_log(struct server *srv, struct session *s)
 	    ts, now.tv_nsec / 1000000, s->reqid, s->client,
 	    s->tls ? "true" : "false", http_method_str(s->method));
 	if (s->req.url.len > 0)
-		reply_json_escape(b, head_ptr(&s->req, s->req.url),
-		    sess_path_len(s));
-	evbuffer_add_printf(b, "\",\"route\":\"%s\"",
-	    route_kind_name(s->route.kind));
+		reply_json_escape(
+		    b, head_ptr(&s->req, s->req.url), sess_path_len(s));
+	evbuffer_add_printf(
+	    b, "\",\"route\":\"%s\"", route_kind_name(s->route.kind));
 	if (s->route.name.len > 0) {
 		evbuffer_add(b, ",\"repo\":\"", 9);
 		reply_json_escape(b, s->route.name.ptr, s->route.name.len);
@@ -418,6 +453,19 @@ sess_log(struct server *srv, struct session *s)
 	if (s->route.ref.len > 0) {
 		evbuffer_add(b, ",\"ref\":\"", 8);
 		reply_json_escape(b, s->route.ref.ptr, s->route.ref.len);
+		evbuffer_add(b, "\"", 1);
+	}
+	if (s->authed) {
+		char who[AUTH_NAME_MAX + 16];
+
+		evbuffer_add(b, ",\"principal\":\"", 14);
+		auth_principal_str(&s->who, who, sizeof(who));
+		reply_json_escape(b, who, strlen(who));
+		evbuffer_add(b, "\"", 1);
+	}
+	if (s->reason[0] != '\0') {
+		evbuffer_add(b, ",\"reason\":\"", 11);
+		reply_json_escape(b, s->reason, strlen(s->reason));
 		evbuffer_add(b, "\"", 1);
 	}
 	evbuffer_add_printf(b,
@@ -456,6 +504,14 @@ sess_request_reset(struct session *s)
 	s->status = 0;
 	s->bytes_in = s->bytes_out = 0;
 	s->error = NULL;
+	s->authed = 0;
+	s->is_token = 0;
+	s->no_mount = 0;
+	s->collect = 0;
+	s->reason[0] = '\0';
+	auth_pending_clear(&s->pend);
+	if (s->held != NULL)
+		evbuffer_drain(s->held, evbuffer_get_length(s->held));
 	if (s->fwd != NULL)
 		evbuffer_drain(s->fwd, evbuffer_get_length(s->fwd));
 	sess_set_timeouts(s, sess_cfg(s)->timeouts.idle);
@@ -484,8 +540,8 @@ sess_request_done(struct session *s)
 	struct server *srv = s->srv;
 
 	s->wstate = WS_DONE;
-	metrics_request(s->method, s->status, s->bytes_in, s->bytes_out,
-	    sess_elapsed(s));
+	metrics_request(
+	    s->method, s->status, s->bytes_in, s->bytes_out, sess_elapsed(s));
 	sess_log(srv, s);
 	if (!s->keepalive || srv->draining || s->closing)
 		return sess_close_after_flush(s);
@@ -499,8 +555,8 @@ sess_request_done(struct session *s)
 static int
 sess_response_done(struct session *s)
 {
-	int reuse = s->rstate == RS_DONE &&
-	    http_should_keep_alive(&s->resp_parser);
+	int reuse =
+	    s->rstate == RS_DONE && http_should_keep_alive(&s->resp_parser);
 
 	if (s->splicing) {
 		/* Answered while the request body was still moving. */
@@ -547,9 +603,9 @@ sess_reply_raw(struct session *s, int status, const char *ctype,
 	    "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
 	    "Docker-Distribution-Api-Version: registry/2.0\r\n%s%s\r\n",
 	    status, reply_reason(status), ctype, blen, extra ? extra : "",
-	    s->closing || !s->keepalive || s->srv->draining ?
-		"Connection: close\r\n" :
-		"");
+	    s->closing || !s->keepalive || s->srv->draining
+		? "Connection: close\r\n"
+		: "");
 	if (body != NULL && s->method != HTTP_HEAD)
 		evbuffer_add_buffer(out, body);
 	s->bytes_out += evbuffer_get_length(out) - before;
@@ -674,9 +730,9 @@ sess_add_field(struct evbuffer *out, const struct head *h, size_t i)
 static int
 sess_forwarding_field(const struct head *h, size_t i)
 {
-	static const char *const names[] = { "Host", "X-Forwarded-Proto",
-		"X-Forwarded-Host", "X-Forwarded-Port", "X-Forwarded-Prefix",
-		"Forwarded", "X-Real-Ip" };
+	static const char *const names[] = {"Host", "X-Forwarded-Proto",
+	    "X-Forwarded-Host", "X-Forwarded-Port", "X-Forwarded-Prefix",
+	    "Forwarded", "X-Real-Ip"};
 	size_t k;
 
 	for (k = 0; k < sizeof(names) / sizeof(names[0]); k++)
@@ -704,12 +760,13 @@ sess_build_forward(struct session *s)
 		return evbuffer_add_printf(out,
 			   "GET /v2/ HTTP/1.1\r\nHost: %s\r\n"
 			   "User-Agent: regward-healthz\r\n\r\n",
-			   cfg->upstream.authority) < 0 ?
-		    -1 :
-		    0;
+			   cfg->upstream.authority) < 0
+		    ? -1
+		    : 0;
 	evbuffer_add_printf(out, "%s %.*s HTTP/1.1\r\nHost: %s\r\n",
-	    http_method_str(s->method), (int)h->url.len, head_ptr(h, h->url),
-	    cfg->upstream.authority);
+	    http_method_str(s->method),
+	    (int)(s->no_mount ? s->route.path.len : h->url.len),
+	    head_ptr(h, h->url), cfg->upstream.authority);
 	for (i = 0; i < h->nfields; i++) {
 		if (head_is_hop_by_hop(h, i) || sess_forwarding_field(h, i))
 			continue;
@@ -724,12 +781,12 @@ sess_build_forward(struct session *s)
 		    (int)h->fields[xff].value.len,
 		    head_ptr(h, h->fields[xff].value), s->client_ip);
 	else
-		evbuffer_add_printf(out, "X-Forwarded-For: %s\r\n",
-		    s->client_ip);
+		evbuffer_add_printf(
+		    out, "X-Forwarded-For: %s\r\n", s->client_ip);
 	return evbuffer_add_printf(out, "X-Forwarded-Proto: %s\r\n\r\n",
-		   s->tls ? "https" : "http") < 0 ?
-	    -1 :
-	    0;
+		   s->tls ? "https" : "http") < 0
+	    ? -1
+	    : 0;
 }
 
 /* An upstream connection is ready: send the head, then the body. */
@@ -742,8 +799,8 @@ sess_upstream_ready(struct session *s)
 	http_parser_init(&s->resp_parser, HTTP_RESPONSE);
 	s->resp_parser.data = s;
 	head_reset(&s->resp);
-	upstr_set_timeouts(s->up, cfg->timeouts.upstream_response,
-	    cfg->timeouts.body);
+	upstr_set_timeouts(
+	    s->up, cfg->timeouts.upstream_response, cfg->timeouts.body);
 	upstr_enable_read(s->up, 1);
 	if (evbuffer_add(upstr_output(s->up), evbuffer_pullup(s->fwd, -1),
 		evbuffer_get_length(s->fwd)) == -1) {
@@ -762,6 +819,161 @@ sess_upstream_start(struct session *s)
 	s->wstate = WS_CONNECT;
 	if (upstr_connected(s->up))
 		return sess_upstream_ready(s);
+	return 0;
+}
+
+static int
+sess_proxy(struct session *s)
+{
+	if (sess_build_forward(s) == -1)
+		return sess_reply(s, REPLY_INTERNAL, NULL, NULL);
+	return sess_upstream_start(s);
+}
+
+/* ---- authentication and authorization --------------------------------- */
+
+/* 401 with the challenge that sends clients to /token. */
+static int
+sess_challenge(struct session *s, const char *scope, int insufficient)
+{
+	char ch[1024], extra[1100];
+
+	auth_challenge(s->srv->auth, sess_cfg(s)->public_url, scope,
+	    insufficient, ch, sizeof(ch));
+	snprintf(extra, sizeof(extra), "WWW-Authenticate: %s\r\n", ch);
+	return sess_reply(
+	    s, REPLY_UNAUTHORIZED, s->reason[0] ? s->reason : NULL, extra);
+}
+
+/* A NUL-terminated copy of a route slice; "" when it does not fit. */
+static void
+sess_slice_str(const struct route_slice *sl, char *buf, size_t len)
+{
+	if (sl->len >= len)
+		sl = NULL;
+	snprintf(buf, len, "%.*s", sl ? (int)sl->len : 0, sl ? sl->ptr : "");
+}
+
+/* The token endpoint: a local answer. */
+static int
+sess_token(struct session *s)
+{
+	struct evbuffer *body = evbuffer_new();
+	char why[256] = "";
+	int status, rc;
+
+	if (body == NULL)
+		return sess_reply(s, REPLY_INTERNAL, NULL, NULL);
+	status = auth_token(s->srv->auth, &s->who, s->route.query.ptr,
+	    s->route.query.len, time(NULL), body, why, sizeof(why));
+	if (status != 200) {
+		evbuffer_free(body);
+		snprintf(s->reason, sizeof(s->reason), "%s", why);
+		return sess_reply(s,
+		    status == 400 ? REPLY_QUERY_INVALID : REPLY_INTERNAL, why,
+		    NULL);
+	}
+	rc = sess_reply_raw(
+	    s, 200, "application/json", body, "Cache-Control: no-store\r\n");
+	evbuffer_free(body);
+	return rc;
+}
+
+/* Authenticated: answer /token, or decide on the request. */
+static int
+sess_auth_done(struct session *s)
+{
+	char repo[ROUTE_NAME_MAX + 1], from[ROUTE_NAME_MAX + 1], scope[600];
+	struct route_slice mount, src;
+	const char *mount_from = NULL;
+	enum auth_verdict v;
+
+	s->authed = 1;
+	if (s->is_token)
+		return sess_token(s);
+	sess_slice_str(&s->route.name, repo, sizeof(repo));
+	if (s->route.kind == ROUTE_UPLOAD_START &&
+	    route_query_get(&s->route, "mount", &mount) &&
+	    route_query_get(&s->route, "from", &src)) {
+		sess_slice_str(&src, from, sizeof(from));
+		if (strchr(from, '%') != NULL)
+			from[0] = '\0'; /* route.c checked it; be strict */
+		mount_from = from;
+	}
+	v = auth_authorize(s->srv->auth, &s->who, s->route.kind, s->method,
+	    repo, mount_from, scope, sizeof(scope), s->reason,
+	    sizeof(s->reason));
+	switch (v) {
+	case AUTH_ALLOW:
+		break;
+	case AUTH_ALLOW_NO_MOUNT:
+		s->no_mount = 1;
+		break;
+	case AUTH_CHALLENGE:
+		return sess_challenge(s, scope, s->who.bearer);
+	case AUTH_DENY:
+		return sess_reply(s, REPLY_DENIED, s->reason, NULL);
+	}
+	if (s->route.kind == ROUTE_CATALOG && s->method == HTTP_GET) {
+		if (s->held == NULL && (s->held = evbuffer_new()) == NULL)
+			return sess_reply(s, REPLY_INTERNAL, NULL, NULL);
+		s->collect = 1;
+	}
+	return sess_proxy(s);
+}
+
+static void
+sess_hasher_cb(const struct hasher_result *res, void *arg)
+{
+	struct session *s = arg;
+	int ok = res->verdict == DB_PRINCIPAL_VERIFY_OK;
+
+	s->hjob = NULL;
+	if (auth_finish_login(s->srv->auth, &s->pend, ok, res->roles,
+		res->nroles, time(NULL), &s->who) != AUTH_OK) {
+		snprintf(s->reason, sizeof(s->reason), "login failed: %s",
+		    res->verdict == DB_PRINCIPAL_VERIFY_DISABLED ? "disabled"
+			: res->verdict == DB_PRINCIPAL_VERIFY_ERROR
+			? "error"
+			: "bad credentials");
+		auth_pending_clear(&s->pend);
+		sess_challenge(s, NULL, 0);
+		return;
+	}
+	auth_pending_clear(&s->pend);
+	sess_auth_done(s);
+}
+
+/* Who is asking? Bearer, OIDC and cached logins answer at once. */
+static int
+sess_auth_start(struct session *s)
+{
+	struct auth *a = s->srv->auth;
+	const struct head *h = &s->req;
+	const char *val = NULL;
+	size_t len = 0;
+	int i;
+
+	if ((i = head_find(h, "Authorization", 0)) >= 0) {
+		val = head_ptr(h, h->fields[i].value);
+		len = h->fields[i].value.len;
+	}
+	switch (auth_authenticate(a, val, len, time(NULL), &s->who, &s->pend,
+	    s->reason, sizeof(s->reason))) {
+	case AUTH_OK:
+		return sess_auth_done(s);
+	case AUTH_FAILED:
+		return sess_challenge(s, NULL, 0);
+	case AUTH_PENDING:
+		break;
+	}
+	s->hjob = hasher_submit(auth_hasher(a), s->pend.kind, s->pend.name,
+	    s->pend.pass, s->pend.passlen, sess_hasher_cb, s);
+	if (s->hjob == NULL) {
+		auth_pending_clear(&s->pend);
+		return sess_reply(s, REPLY_BUSY, NULL, "Retry-After: 1\r\n");
+	}
+	s->wstate = WS_AUTH;
 	return 0;
 }
 
@@ -787,8 +999,8 @@ sess_dispatch(struct session *s, int msg_done)
 		    "upgrades and HTTP versions other than 1.x are not served",
 		    NULL);
 	}
-	st = route_parse(head_ptr(&s->req, s->req.url), s->req.url.len,
-	    &s->route);
+	st = route_parse(
+	    head_ptr(&s->req, s->req.url), s->req.url.len, &s->route);
 	if (st != ROUTE_OK)
 		return sess_reply(s, sess_route_error(st), NULL, NULL);
 	if (s->route.kind == ROUTE_NONE) {
@@ -797,14 +1009,20 @@ sess_dispatch(struct session *s, int msg_done)
 		    (s->method == HTTP_GET || s->method == HTTP_HEAD)) {
 			s->probe = 1;
 			if (sess_build_forward(s) == -1)
-				return sess_reply(s, REPLY_INTERNAL, NULL,
-				    NULL);
+				return sess_reply(
+				    s, REPLY_INTERNAL, NULL, NULL);
 			return sess_upstream_start(s);
 		}
 		if (s->route.path.len == 8 &&
 		    memcmp(s->route.path.ptr, "/metrics", 8) == 0 &&
 		    (s->method == HTTP_GET || s->method == HTTP_HEAD))
 			return sess_local_metrics(s);
+		if (s->route.path.len == 6 &&
+		    memcmp(s->route.path.ptr, "/token", 6) == 0 &&
+		    s->srv->auth != NULL && s->method == HTTP_GET) {
+			s->is_token = 1;
+			return sess_auth_start(s);
+		}
 		return sess_reply(s, REPLY_NOT_FOUND, NULL, NULL);
 	}
 	if (!sess_method_ok(s->route.kind, s->method)) {
@@ -812,9 +1030,9 @@ sess_dispatch(struct session *s, int msg_done)
 		    sess_allowed(s->route.kind));
 		return sess_reply(s, REPLY_METHOD, NULL, allow);
 	}
-	if (sess_build_forward(s) == -1)
-		return sess_reply(s, REPLY_INTERNAL, NULL, NULL);
-	return sess_upstream_start(s);
+	if (s->srv->auth != NULL)
+		return sess_auth_start(s);
+	return sess_proxy(s);
 }
 
 static void
@@ -851,8 +1069,8 @@ sess_pump_request(struct session *s)
 		if (!s->head_started)
 			sess_request_begins(s);
 		n = 0;
-		r = sess_parse(s, &s->req_parser, &sess_req_settings, in, NULL,
-		    &n);
+		r = sess_parse(
+		    s, &s->req_parser, &sess_req_settings, in, NULL, &n);
 		s->bytes_in += n;
 		if (s->pev & PEV_HEAD_ERROR ||
 		    HTTP_PARSER_ERRNO(&s->req_parser) == HPE_HEADER_OVERFLOW) {
@@ -905,7 +1123,7 @@ sess_pump_request(struct session *s)
  * Location and Link rewritten to public_url.
  */
 static int
-sess_send_head(struct session *s)
+sess_send_head(struct session *s, long long body_len)
 {
 	const struct config *cfg = sess_cfg(s);
 	const struct head *h = &s->resp;
@@ -919,6 +1137,11 @@ sess_send_head(struct session *s)
 	for (i = 0; i < h->nfields; i++) {
 		f = &h->fields[i];
 		if (head_is_hop_by_hop(h, i))
+			continue;
+		/* A body the gateway rewrote gets its own framing. */
+		if (body_len >= 0 &&
+		    (head_name_is(h, i, "Content-Length") ||
+			head_name_is(h, i, "Transfer-Encoding")))
 			continue;
 		if (head_name_is(h, i, "Location")) {
 			evbuffer_add(out, "Location: ", 10);
@@ -935,6 +1158,8 @@ sess_send_head(struct session *s)
 			sess_add_field(out, h, i);
 		}
 	}
+	if (body_len >= 0)
+		evbuffer_add_printf(out, "Content-Length: %lld\r\n", body_len);
 	if (status >= 200) {
 		if (!s->keepalive || s->srv->draining)
 			evbuffer_add(out, "Connection: close\r\n", 19);
@@ -977,15 +1202,44 @@ sess_probe_done(struct session *s)
 	evbuffer_add_printf(body,
 	    "{\"status\":\"%s\",\"upstream_status\":%d}\n",
 	    ok ? "ok" : "unavailable", s->upstream_status);
-	rc = sess_reply_raw(s, ok ? 200 : 503,
-	    "application/json; charset=utf-8", body, NULL);
+	rc = sess_reply_raw(
+	    s, ok ? 200 : 503, "application/json; charset=utf-8", body, NULL);
 	evbuffer_free(body);
 	return rc;
+}
+
+/* The catalog, filtered down to what the caller may pull. */
+static int
+sess_catalog_done(struct session *s)
+{
+	struct evbuffer *body = evbuffer_new(), *out;
+	size_t len;
+
+	if (body == NULL ||
+	    auth_catalog(s->srv->auth, &s->who,
+		(const char *)evbuffer_pullup(s->held, -1),
+		evbuffer_get_length(s->held), body) == -1) {
+		if (body != NULL)
+			evbuffer_free(body);
+		return sess_upstream_failed(
+		    s, REPLY_UPSTREAM_BAD, "catalog response is not a catalog");
+	}
+	out = bufferevent_get_output(s->bev);
+	len = evbuffer_get_length(body);
+	s->status = 200;
+	sess_send_head(s, (long long)len);
+	s->head_sent = 1;
+	evbuffer_add_buffer(out, body);
+	s->bytes_out += len;
+	evbuffer_free(body);
+	return sess_response_done(s);
 }
 
 static int
 sess_response_complete(struct session *s)
 {
+	if (s->collect)
+		return sess_catalog_done(s);
 	if (s->probe) {
 		if (http_should_keep_alive(&s->resp_parser))
 			upstr_release(s->up);
@@ -1039,17 +1293,19 @@ sess_pump_response(struct session *s)
 			if (status == 100) {
 				/* Interim: relay it, then wait for the next. */
 				if (!s->probe)
-					sess_send_head(s);
-				http_parser_init(&s->resp_parser,
-				    HTTP_RESPONSE);
+					sess_send_head(s, -1);
+				http_parser_init(
+				    &s->resp_parser, HTTP_RESPONSE);
 				s->resp_parser.data = s;
 				head_reset(&s->resp);
 				continue;
 			}
 			s->upstream_status = status;
-			if (!s->probe) {
+			if (s->collect && status != 200)
+				s->collect = 0;
+			if (!s->probe && !s->collect) {
 				s->status = status;
-				sess_send_head(s);
+				sess_send_head(s, -1);
 				s->head_sent = 1;
 			}
 			s->wstate = WS_BODY;
@@ -1057,12 +1313,16 @@ sess_pump_response(struct session *s)
 				return sess_response_complete(s);
 			continue;
 		}
-		dst = s->probe ? NULL : bufferevent_get_output(s->bev);
-		r = sess_parse(s, &s->resp_parser, &sess_resp_settings, in, dst,
-		    &n);
+		dst = s->probe || s->collect ? NULL
+					     : bufferevent_get_output(s->bev);
+		r = sess_parse(
+		    s, &s->resp_parser, &sess_resp_settings, in, dst, &n);
 		s->resp_bytes += n;
-		if (!s->probe)
+		if (dst != NULL)
 			s->bytes_out += n;
+		if (s->pev & PEV_HEAD_ERROR) /* a held body over its ceiling */
+			return sess_upstream_failed(s, REPLY_UPSTREAM_BAD,
+			    "catalog response too large to filter");
 		switch (r) {
 		case PUMP_AGAIN:
 			return sess_splice_try(s, SESS_SPLICE_RESP);
@@ -1124,8 +1384,8 @@ sess_upstr_cb(struct upstr *up, enum upstr_event ev, void *arg)
 		 * complete; any other body is cut short.
 		 */
 		s->pev = 0;
-		http_parser_execute(&s->resp_parser, &sess_resp_settings, NULL,
-		    0);
+		http_parser_execute(
+		    &s->resp_parser, &sess_resp_settings, NULL, 0);
 		s->closing = 1;
 		if (s->pev & PEV_MSG_DONE) {
 			sess_response_complete(s);
@@ -1139,12 +1399,12 @@ sess_upstr_cb(struct upstr *up, enum upstr_event ev, void *arg)
 		return;
 	}
 	if (ev == UPSTR_TIMEOUT)
-		sess_upstream_failed(s, fresh ? REPLY_UPSTREAM_DOWN :
-						REPLY_UPSTREAM_TIMEOUT,
+		sess_upstream_failed(s,
+		    fresh ? REPLY_UPSTREAM_DOWN : REPLY_UPSTREAM_TIMEOUT,
 		    fresh ? "upstream connect timeout" : "upstream timeout");
 	else if (fresh)
-		sess_upstream_failed(s, REPLY_UPSTREAM_DOWN,
-		    "upstream connect failed");
+		sess_upstream_failed(
+		    s, REPLY_UPSTREAM_DOWN, "upstream connect failed");
 	else
 		sess_upstream_failed(s, REPLY_UPSTREAM_BAD,
 		    ev == UPSTR_EOF ? "upstream closed" : "upstream error");
@@ -1173,31 +1433,31 @@ sess_splice_cb(struct splice *sp, enum splice_event ev, void *arg)
 	case SPLICE_IN_CLOSED:
 	case SPLICE_IN_TIMEOUT:
 		if (dir == SESS_SPLICE_REQ) {
-			sess_close(s, ev == SPLICE_IN_CLOSED ?
-				"client closed mid-body" :
-				"client body timeout");
+			sess_close(s,
+			    ev == SPLICE_IN_CLOSED ? "client closed mid-body"
+						   : "client body timeout");
 			return;
 		}
-		metrics_upstream_error(ev == SPLICE_IN_CLOSED ?
-			METRICS_UP_RESET :
-			METRICS_UP_TIMEOUT);
+		metrics_upstream_error(ev == SPLICE_IN_CLOSED
+			? METRICS_UP_RESET
+			: METRICS_UP_TIMEOUT);
 		sess_upstream_failed(s, REPLY_UPSTREAM_BAD,
-		    ev == SPLICE_IN_CLOSED ? "upstream closed mid-body" :
-					     "upstream timeout");
+		    ev == SPLICE_IN_CLOSED ? "upstream closed mid-body"
+					   : "upstream timeout");
 		return;
 	case SPLICE_OUT_CLOSED:
 	case SPLICE_OUT_TIMEOUT:
 		if (dir == SESS_SPLICE_RESP) {
-			sess_close(s, ev == SPLICE_OUT_CLOSED ?
-				"client closed" :
-				"client write timeout");
+			sess_close(s,
+			    ev == SPLICE_OUT_CLOSED ? "client closed"
+						    : "client write timeout");
 			return;
 		}
-		metrics_upstream_error(ev == SPLICE_OUT_CLOSED ?
-			METRICS_UP_RESET :
-			METRICS_UP_TIMEOUT);
-		sess_upstream_failed(s, REPLY_UPSTREAM_BAD,
-		    "upstream failed mid-request");
+		metrics_upstream_error(ev == SPLICE_OUT_CLOSED
+			? METRICS_UP_RESET
+			: METRICS_UP_TIMEOUT);
+		sess_upstream_failed(
+		    s, REPLY_UPSTREAM_BAD, "upstream failed mid-request");
 		return;
 	}
 	/* The whole body moved: the parser is told it has no more. */
@@ -1221,12 +1481,12 @@ static int
 sess_splice_try(struct session *s, int dir)
 {
 	const struct config *cfg = sess_cfg(s);
-	http_parser *p = dir == SESS_SPLICE_REQ ? &s->req_parser :
-						  &s->resp_parser;
+	http_parser *p =
+	    dir == SESS_SPLICE_REQ ? &s->req_parser : &s->resp_parser;
 	struct evbuffer *src, *dst;
 	int in, out, upfd;
 
-	if (s->splicing || s->probe || s->tls || s->up == NULL ||
+	if (s->splicing || s->probe || s->collect || s->tls || s->up == NULL ||
 	    (upfd = upstr_fd(s->up)) == -1 || (p->flags & F_CHUNKED) ||
 	    p->content_length == ULLONG_MAX ||
 	    p->content_length < SESS_SPLICE_MIN)
@@ -1257,8 +1517,8 @@ sess_splice_try(struct session *s, int dir)
 	else
 		upstr_enable_read(s->up, 0);
 	if (splice_start(s->sp, in, out, p->content_length,
-		dir == SESS_SPLICE_REQ ? cfg->timeouts.body :
-					 cfg->timeouts.upstream_response,
+		dir == SESS_SPLICE_REQ ? cfg->timeouts.body
+				       : cfg->timeouts.upstream_response,
 		cfg->timeouts.body, evbuffer_get_length(dst) == 0,
 		sess_splice_cb, s) == -1) {
 		if (dir == SESS_SPLICE_REQ)
@@ -1337,9 +1597,9 @@ sess_event_cb(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (what & BEV_EVENT_TIMEOUT)
-		why = what & BEV_EVENT_WRITING ? "client write timeout" :
-		    s->rstate == RS_BODY	   ? "client body timeout" :
-						     "idle timeout";
+		why = what & BEV_EVENT_WRITING ? "client write timeout"
+		    : s->rstate == RS_BODY     ? "client body timeout"
+					       : "idle timeout";
 	else if (what & BEV_EVENT_EOF)
 		why = "client closed";
 	else
@@ -1402,8 +1662,8 @@ session_new(struct server *srv, int fd, const struct sockaddr *sa, int salen)
 		if ((ssl = SSL_new(srv->tls)) == NULL)
 			goto bad;
 		s->tls = 1;
-		s->bev = bufferevent_openssl_socket_new(srv->base, fd, ssl,
-		    BUFFEREVENT_SSL_ACCEPTING, opts);
+		s->bev = bufferevent_openssl_socket_new(
+		    srv->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING, opts);
 		if (s->bev == NULL) {
 			SSL_free(ssl);
 			goto bad;
@@ -1419,11 +1679,11 @@ session_new(struct server *srv, int fd, const struct sockaddr *sa, int salen)
 		goto bad_bev;
 	head_init(&s->req, cfg->limits.header_bytes);
 	head_init(&s->resp, cfg->limits.upstream_header_bytes);
-	bufferevent_setcb(s->bev, sess_read_cb, sess_write_cb, sess_event_cb,
-	    s);
+	bufferevent_setcb(
+	    s->bev, sess_read_cb, sess_write_cb, sess_event_cb, s);
 	bufferevent_setwatermark(s->bev, EV_READ, 0, cfg->limits.high_water);
-	bufferevent_setwatermark(s->bev, EV_WRITE, cfg->limits.high_water / 2,
-	    0);
+	bufferevent_setwatermark(
+	    s->bev, EV_WRITE, cfg->limits.high_water / 2, 0);
 	bufferevent_set_max_single_read(s->bev, 256 * 1024);
 	bufferevent_set_max_single_write(s->bev, 256 * 1024);
 	TAILQ_INSERT_TAIL(&srv->sessions, s, entry);
