@@ -33,11 +33,32 @@
 #define AUTH_CACHE_TTL_DEFAULT 60
 #define AUTH_LEEWAY 60
 #define AUTH_CATALOG_MAX ((size_t)4 << 20)
+#define AUTH_THROTTLE_SLOTS 4096
+#define AUTH_THROTTLE_FAILURES 5 /* per user name */
+#define AUTH_THROTTLE_IP_FAILURES 50 /* per client address */
+#define AUTH_THROTTLE_WINDOW 60
+#define AUTH_UPLOAD_SLOTS 4096
+#define AUTH_UPLOAD_TTL (24 * 3600)
+#define AUTH_UPLOAD_ID_MAX 128
 
 struct auth_cache_entry {
 	unsigned char key[32];
 	time_t expires;
 	struct auth_principal p;
+};
+
+/* Failed logins of one client address or user name, in one window. */
+struct auth_throttle_entry {
+	unsigned char key[32];
+	time_t window_end;
+	unsigned failures;
+};
+
+/* Which principal started an upload session. */
+struct auth_upload_entry {
+	char id[AUTH_UPLOAD_ID_MAX + 1];
+	char owner[AUTH_NAME_MAX + 16];
+	time_t expires;
 };
 
 struct auth {
@@ -53,6 +74,11 @@ struct auth {
 	struct db *db;
 	unsigned char secret[32];
 	struct auth_cache_entry *cache;
+	struct auth_throttle_entry *throttle;
+	unsigned throttle_failures;
+	unsigned throttle_ip_failures;
+	unsigned throttle_window;
+	struct auth_upload_entry *uploads;
 };
 
 static int
@@ -202,6 +228,44 @@ auth_refuse_unenforced(const struct config *cfg, char *err, size_t errlen)
 	return 0;
 }
 
+/* auth.throttle: {"failures": 5, "ip_failures": 50, "window": "60s"}. */
+static int
+auth_load_throttle(struct auth *a, const struct config *cfg, json_t *t,
+    char *err, size_t errlen)
+{
+	const char *k;
+	json_t *v;
+	long n;
+
+	if (!json_is_object(t))
+		return auth_err(err, errlen, cfg->path, "auth.throttle",
+		    "must be an object");
+	json_object_foreach(t, k, v)
+	{
+		if (strcmp(k, "failures") == 0 && json_is_integer(v) &&
+		    json_integer_value(v) >= 1 &&
+		    json_integer_value(v) <= 1000) {
+			a->throttle_failures = (unsigned)json_integer_value(v);
+		} else if (strcmp(k, "ip_failures") == 0 &&
+		    json_is_integer(v) && json_integer_value(v) >= 1 &&
+		    json_integer_value(v) <= 100000) {
+			a->throttle_ip_failures =
+			    (unsigned)json_integer_value(v);
+		} else if (strcmp(k, "window") == 0 &&
+		    (n = auth_duration(v)) >= 1 && n <= 3600) {
+			a->throttle_window = (unsigned)n;
+		} else {
+			char key[80];
+
+			snprintf(key, sizeof(key), "auth.throttle.%.50s", k);
+			return auth_err(err, errlen, cfg->path, key,
+			    "unknown key, or out of bounds (failures 1..1000, "
+			    "ip_failures 1..100000, window 1s..1h)");
+		}
+	}
+	return 0;
+}
+
 struct auth *
 auth_new(const struct config *cfg, struct event_base *base, struct db *db,
     char *err, size_t errlen)
@@ -224,6 +288,9 @@ auth_new(const struct config *cfg, struct event_base *base, struct db *db,
 		return NULL;
 	a->ttl = AUTH_TTL_DEFAULT;
 	a->cache_ttl = AUTH_CACHE_TTL_DEFAULT;
+	a->throttle_failures = AUTH_THROTTLE_FAILURES;
+	a->throttle_ip_failures = AUTH_THROTTLE_IP_FAILURES;
+	a->throttle_window = AUTH_THROTTLE_WINDOW;
 	a->db = db;
 	if (!json_is_object(cfg->auth)) {
 		auth_err(err, errlen, cfg->path, "auth", "must be an object");
@@ -244,6 +311,9 @@ auth_new(const struct config *cfg, struct event_base *base, struct db *db,
 			a->cache_ttl = (unsigned)n;
 		} else if (strcmp(k, "oidc") == 0) {
 			if (auth_load_oidc(a, cfg, v, err, errlen) == -1)
+				goto bad;
+		} else if (strcmp(k, "throttle") == 0) {
+			if (auth_load_throttle(a, cfg, v, err, errlen) == -1)
 				goto bad;
 		} else {
 			char key[80];
@@ -268,6 +338,10 @@ auth_new(const struct config *cfg, struct event_base *base, struct db *db,
 		cfg->path, cfg->policies, &a->policies, err, errlen) == -1)
 		goto bad;
 	if ((a->cache = calloc(AUTH_CACHE_SLOTS, sizeof(*a->cache))) == NULL ||
+	    (a->throttle = calloc(AUTH_THROTTLE_SLOTS, sizeof(*a->throttle))) ==
+		NULL ||
+	    (a->uploads = calloc(AUTH_UPLOAD_SLOTS, sizeof(*a->uploads))) ==
+		NULL ||
 	    RAND_bytes(a->secret, sizeof(a->secret)) != 1)
 		goto bad;
 	if (base != NULL && (a->hasher = hasher_new(base, db, 0, 0)) == NULL) {
@@ -301,6 +375,8 @@ auth_free(struct auth *a)
 		free(a->cache);
 	}
 	OPENSSL_cleanse(a->secret, sizeof(a->secret));
+	free(a->throttle);
+	free(a->uploads);
 	free(a->service);
 	free(a->issuer);
 	free(a);
@@ -416,6 +492,110 @@ auth_load_roles(struct auth *a, struct auth_principal *p)
 		p->access = acc;
 	}
 	db_principal_free(dp);
+}
+
+/* ---- throttling of failed logins ---------------------------------------- */
+
+static struct auth_throttle_entry *
+auth_throttle_slot(
+    struct auth *a, const char *what, const char *s, int create, time_t now)
+{
+	struct auth_throttle_entry *e;
+	unsigned char key[32];
+	unsigned int n = sizeof(key);
+	char buf[AUTH_NAME_MAX + 16];
+
+	snprintf(buf, sizeof(buf), "%s:%s", what, s);
+	if (HMAC(EVP_sha256(), a->secret, sizeof(a->secret),
+		(const unsigned char *)buf, strlen(buf), key, &n) == NULL)
+		return NULL;
+	e = &a->throttle[((unsigned)key[0] << 8 | key[1]) %
+	    AUTH_THROTTLE_SLOTS];
+	if (memcmp(e->key, key, sizeof(key)) == 0 && e->window_end > now)
+		return e;
+	if (!create)
+		return NULL;
+	/* A new window; a collision simply takes the slot over. */
+	memcpy(e->key, key, sizeof(key));
+	e->window_end = now + (time_t)a->throttle_window;
+	e->failures = 0;
+	return e;
+}
+
+/* Seconds until logins from ip or for user are allowed again; 0: now. */
+static unsigned
+auth_throttled(struct auth *a, const char *ip, const char *user, time_t now)
+{
+	struct auth_throttle_entry *e;
+	time_t until = 0;
+
+	if (ip != NULL && (e = auth_throttle_slot(a, "ip", ip, 0, now)) &&
+	    e->failures >= a->throttle_ip_failures)
+		until = e->window_end;
+	if (user != NULL &&
+	    (e = auth_throttle_slot(a, "user", user, 0, now)) != NULL &&
+	    e->failures >= a->throttle_failures && e->window_end > until)
+		until = e->window_end;
+	return until > now ? (unsigned)(until - now) : 0;
+}
+
+void
+auth_login_failed(
+    struct auth *a, const char *client_ip, const char *user, time_t now)
+{
+	struct auth_throttle_entry *e;
+
+	if (client_ip != NULL &&
+	    (e = auth_throttle_slot(a, "ip", client_ip, 1, now)) != NULL)
+		e->failures++;
+	if (user != NULL && *user != '\0' &&
+	    (e = auth_throttle_slot(a, "user", user, 1, now)) != NULL)
+		e->failures++;
+}
+
+/* ---- upload sessions ---------------------------------------------------- */
+
+static struct auth_upload_entry *
+auth_upload_slot(struct auth *a, const char *id, size_t idlen)
+{
+	unsigned char key[32];
+	unsigned int n = sizeof(key);
+
+	if (HMAC(EVP_sha256(), a->secret, sizeof(a->secret),
+		(const unsigned char *)id, idlen, key, &n) == NULL)
+		return NULL;
+	return &a->uploads[((unsigned)key[0] << 8 | key[1]) %
+	    AUTH_UPLOAD_SLOTS];
+}
+
+void
+auth_upload_bind(struct auth *a, const char *id, size_t idlen,
+    const struct auth_principal *who, time_t now)
+{
+	struct auth_upload_entry *e;
+
+	if (idlen == 0 || idlen > AUTH_UPLOAD_ID_MAX ||
+	    (e = auth_upload_slot(a, id, idlen)) == NULL)
+		return;
+	memcpy(e->id, id, idlen);
+	e->id[idlen] = '\0';
+	auth_principal_str(who, e->owner, sizeof(e->owner));
+	e->expires = now + AUTH_UPLOAD_TTL;
+}
+
+int
+auth_upload_check(struct auth *a, const char *id, size_t idlen,
+    const struct auth_principal *who, time_t now)
+{
+	struct auth_upload_entry *e;
+	char me[AUTH_NAME_MAX + 16];
+
+	if (idlen == 0 || idlen > AUTH_UPLOAD_ID_MAX ||
+	    (e = auth_upload_slot(a, id, idlen)) == NULL || e->expires <= now ||
+	    strlen(e->id) != idlen || memcmp(e->id, id, idlen) != 0)
+		return 0; /* unknown here: the policy alone decides */
+	auth_principal_str(who, me, sizeof(me));
+	return strcmp(me, e->owner) == 0 ? 0 : -1;
 }
 
 /* ---- authentication ----------------------------------------------------- */
@@ -549,9 +729,9 @@ auth_bearer(struct auth *a, const char *tok, size_t len, time_t now,
 }
 
 enum auth_outcome
-auth_authenticate(struct auth *a, const char *hdr, size_t len, time_t now,
-    struct auth_principal *p, struct auth_pending *pend, char *why,
-    size_t whylen)
+auth_authenticate(struct auth *a, const char *hdr, size_t len,
+    const char *client_ip, time_t now, struct auth_principal *p,
+    struct auth_pending *pend, unsigned *retry, char *why, size_t whylen)
 {
 	unsigned char *dec = NULL;
 	const char *colon, *user, *pass;
@@ -562,6 +742,7 @@ auth_authenticate(struct auth *a, const char *hdr, size_t len, time_t now,
 
 	memset(p, 0, sizeof(*p));
 	memset(pend, 0, sizeof(*pend));
+	*retry = 0;
 	why[0] = '\0';
 	if (hdr == NULL) {
 		auth_principal_set(p, POLICY_ANONYMOUS, NULL, NULL, 0);
@@ -601,6 +782,12 @@ auth_authenticate(struct auth *a, const char *hdr, size_t len, time_t now,
 		goto bad;
 	if (auth_cache_key(a, user, ulen, pass, plen, pend->cache_key) == -1)
 		goto bad;
+	snprintf(pend->name, sizeof(pend->name), "%.*s", (int)ulen, user);
+	if ((*retry = auth_throttled(a, client_ip, pend->name, now)) > 0) {
+		snprintf(why, whylen, "too many failed logins");
+		rc = AUTH_THROTTLED;
+		goto out;
+	}
 	if (auth_cache_get(a, pend->cache_key, now, p)) {
 		rc = AUTH_OK;
 		goto out;
@@ -609,6 +796,8 @@ auth_authenticate(struct auth *a, const char *hdr, size_t len, time_t now,
 		rc = auth_oidc(a, pass, plen, now, p, why, whylen);
 		if (rc == AUTH_OK)
 			auth_cache_put(a, pend->cache_key, now, p);
+		else
+			auth_login_failed(a, client_ip, NULL, now);
 		goto out;
 	}
 	/* Robots log in as "robot$NAME", as Harbor's do. */

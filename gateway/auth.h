@@ -55,6 +55,7 @@ enum auth_outcome {
 	AUTH_OK, /* principal known (maybe anonymous) */
 	AUTH_PENDING, /* run the hasher on *pend, then auth_finish_login() */
 	AUTH_FAILED, /* bad credentials: 401; why says which */
+	AUTH_THROTTLED, /* too many failed logins: 429, *retry seconds */
 };
 
 enum auth_verdict {
@@ -90,8 +91,28 @@ const char *auth_principal_str(
  * *pend to hash. p is cleared on entry.
  */
 enum auth_outcome auth_authenticate(struct auth *a, const char *hdr, size_t len,
-    time_t now, struct auth_principal *p, struct auth_pending *pend, char *why,
-    size_t whylen);
+    const char *client_ip, time_t now, struct auth_principal *p,
+    struct auth_pending *pend, unsigned *retry, char *why, size_t whylen);
+
+/*
+ * A login failed (bad password, unknown user, bad token): count it against
+ * the client address and, when known, the user name. After
+ * auth.throttle.failures failures within auth.throttle.window, logins from
+ * that address or for that user are refused until the window ends.
+ */
+void auth_login_failed(
+    struct auth *a, const char *client_ip, const char *user, time_t now);
+
+/*
+ * Upload sessions belong to the principal that started them: bind the
+ * registry's upload id to who, and check it on every later request for
+ * that upload. auth_upload_check() returns 0 when who may use it (or the
+ * id is unknown, e.g. after a restart), -1 when another principal owns it.
+ */
+void auth_upload_bind(struct auth *a, const char *id, size_t idlen,
+    const struct auth_principal *who, time_t now);
+int auth_upload_check(struct auth *a, const char *id, size_t idlen,
+    const struct auth_principal *who, time_t now);
 
 /*
  * The hasher said verdict for pend: fill p and remember the login for

@@ -44,6 +44,8 @@ static const struct reply_info reply_table[REPLY__COUNT] = {
 	"authentication required"},
     [REPLY_DENIED] = {403, "Forbidden", "DENIED",
 	"requested access to the resource is denied"},
+    [REPLY_THROTTLED] = {429, "Too Many Requests", "TOOMANYREQUESTS",
+	"too many failed logins; retry later"},
     [REPLY_BUSY] = {503, "Service Unavailable", "TOOMANYREQUESTS",
 	"too many logins being checked; retry"},
 };

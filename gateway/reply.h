@@ -28,6 +28,7 @@ enum reply_code {
 	REPLY_INTERNAL, /* 500 UNKNOWN */
 	REPLY_UNAUTHORIZED, /* 401 UNAUTHORIZED (with a challenge) */
 	REPLY_DENIED, /* 403 DENIED */
+	REPLY_THROTTLED, /* 429 TOOMANYREQUESTS: failed logins */
 	REPLY_BUSY, /* 503 TOOMANYREQUESTS: login queue full */
 	REPLY__COUNT
 };

@@ -832,14 +832,30 @@ sess_proxy(struct session *s)
 
 /* ---- authentication and authorization --------------------------------- */
 
+/* An upload session started: it belongs to whoever started it. */
+static void
+sess_bind_upload(struct session *s)
+{
+	const struct head *h = &s->resp;
+	int i;
+
+	if ((i = head_find(h, "Docker-Upload-UUID", 0)) < 0)
+		return;
+	auth_upload_bind(s->srv->auth, head_ptr(h, h->fields[i].value),
+	    h->fields[i].value.len, &s->who, time(NULL));
+}
+
 /* 401 with the challenge that sends clients to /token. */
 static int
 sess_challenge(struct session *s, const char *scope, int insufficient)
 {
 	char ch[1024], extra[1100];
 
-	auth_challenge(s->srv->auth, sess_cfg(s)->public_url, scope,
-	    insufficient, ch, sizeof(ch));
+	if (s->is_token) /* the token endpoint itself wants a login */
+		snprintf(ch, sizeof(ch), "Basic realm=\"regward\"");
+	else
+		auth_challenge(s->srv->auth, sess_cfg(s)->public_url, scope,
+		    insufficient, ch, sizeof(ch));
 	snprintf(extra, sizeof(extra), "WWW-Authenticate: %s\r\n", ch);
 	return sess_reply(
 	    s, REPLY_UNAUTHORIZED, s->reason[0] ? s->reason : NULL, extra);
@@ -903,6 +919,16 @@ sess_auth_done(struct session *s)
 	v = auth_authorize(s->srv->auth, &s->who, s->route.kind, s->method,
 	    repo, mount_from, scope, sizeof(scope), s->reason,
 	    sizeof(s->reason));
+	if ((v == AUTH_ALLOW || v == AUTH_ALLOW_NO_MOUNT) &&
+	    s->route.kind == ROUTE_UPLOAD &&
+	    auth_upload_check(s->srv->auth, s->route.ref.ptr, s->route.ref.len,
+		&s->who, time(NULL)) == -1) {
+		snprintf(s->reason, sizeof(s->reason),
+		    "upload session %.*s belongs to another principal",
+		    (int)(s->route.ref.len > 64 ? 64 : s->route.ref.len),
+		    s->route.ref.ptr);
+		return sess_reply(s, REPLY_DENIED, s->reason, NULL);
+	}
 	switch (v) {
 	case AUTH_ALLOW:
 		break;
@@ -931,6 +957,13 @@ sess_hasher_cb(const struct hasher_result *res, void *arg)
 	s->hjob = NULL;
 	if (auth_finish_login(s->srv->auth, &s->pend, ok, res->roles,
 		res->nroles, time(NULL), &s->who) != AUTH_OK) {
+		char user[AUTH_NAME_MAX + 8];
+
+		/* The name as the client typed it, as the throttle saw it. */
+		snprintf(user, sizeof(user), "%s%s",
+		    s->pend.kind == DB_PRINCIPAL_ROBOT ? "robot$" : "",
+		    s->pend.name);
+		auth_login_failed(s->srv->auth, s->client_ip, user, time(NULL));
 		snprintf(s->reason, sizeof(s->reason), "login failed: %s",
 		    res->verdict == DB_PRINCIPAL_VERIFY_DISABLED ? "disabled"
 			: res->verdict == DB_PRINCIPAL_VERIFY_ERROR
@@ -951,6 +984,8 @@ sess_auth_start(struct session *s)
 	struct auth *a = s->srv->auth;
 	const struct head *h = &s->req;
 	const char *val = NULL;
+	char extra[64];
+	unsigned retry = 0;
 	size_t len = 0;
 	int i;
 
@@ -958,12 +993,15 @@ sess_auth_start(struct session *s)
 		val = head_ptr(h, h->fields[i].value);
 		len = h->fields[i].value.len;
 	}
-	switch (auth_authenticate(a, val, len, time(NULL), &s->who, &s->pend,
-	    s->reason, sizeof(s->reason))) {
+	switch (auth_authenticate(a, val, len, s->client_ip, time(NULL),
+	    &s->who, &s->pend, &retry, s->reason, sizeof(s->reason))) {
 	case AUTH_OK:
 		return sess_auth_done(s);
 	case AUTH_FAILED:
 		return sess_challenge(s, NULL, 0);
+	case AUTH_THROTTLED:
+		snprintf(extra, sizeof(extra), "Retry-After: %u\r\n", retry);
+		return sess_reply(s, REPLY_THROTTLED, NULL, extra);
 	case AUTH_PENDING:
 		break;
 	}
@@ -1303,6 +1341,9 @@ sess_pump_response(struct session *s)
 			s->upstream_status = status;
 			if (s->collect && status != 200)
 				s->collect = 0;
+			if (s->authed && status == 202 &&
+			    s->route.kind == ROUTE_UPLOAD_START)
+				sess_bind_upload(s);
 			if (!s->probe && !s->collect) {
 				s->status = status;
 				sess_send_head(s, -1);

@@ -15,6 +15,7 @@
 #include <event2/buffer.h>
 
 #include "head.h"
+#include "reply.h"
 #include "rewrite.h"
 
 #define UP "127.0.0.1:5000"
@@ -143,6 +144,31 @@ test_head_limits(void **state)
 	head_clear(&h); /* twice is fine */
 }
 
+/* Every reply code has a row: a missing one would answer status 0. */
+static void
+test_reply_table(void **state)
+{
+	struct evbuffer *b;
+	int c;
+
+	(void)state;
+	for (c = 0; c < REPLY__COUNT; c++) {
+		const struct reply_info *ri = reply_info((enum reply_code)c);
+
+		assert_true(ri->status >= 400 && ri->status <= 599);
+		assert_non_null(ri->code);
+		assert_non_null(ri->message);
+		assert_string_not_equal(reply_reason(ri->status), "Unknown");
+	}
+	assert_non_null(b = evbuffer_new());
+	assert_int_equal(reply_oci_body(b, REPLY_DENIED, "a \"quoted\"\n"), 0);
+	assert_int_equal(evbuffer_get_length(b),
+	    strlen("{\"errors\":[{\"code\":\"DENIED\",\"message\":"
+		   "\"requested access to the resource is denied\","
+		   "\"detail\":\"a \\\"quoted\\\"\\u000a\"}]}\n"));
+	evbuffer_free(b);
+}
+
 int
 main(void)
 {
@@ -150,6 +176,7 @@ main(void)
 	    cmocka_unit_test(test_rewrite_cases),
 	    cmocka_unit_test(test_head_fields),
 	    cmocka_unit_test(test_head_limits),
+	    cmocka_unit_test(test_reply_table),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
