@@ -38,6 +38,38 @@ static const char *const db_migrations[] = {
 	"    REFERENCES principals (id) ON DELETE CASCADE,"
 	"  role TEXT NOT NULL,"
 	"  PRIMARY KEY (principal_id, role)) WITHOUT ROWID;",
+	/* 3: the audit trail and the pushes (db/ledger.c, docs/ledger.md) */
+	"CREATE TABLE audit ("
+	"  id INTEGER PRIMARY KEY,"
+	"  at INTEGER NOT NULL,"
+	"  kind TEXT NOT NULL"
+	"    CHECK (kind IN ('push', 'deny', 'login_failed', 'delete')),"
+	"  principal TEXT,"
+	"  client TEXT,"
+	"  repository TEXT,"
+	"  ref TEXT,"
+	"  digest TEXT,"
+	"  method TEXT,"
+	"  status INTEGER,"
+	"  reason TEXT,"
+	"  claims TEXT);"
+	"CREATE INDEX audit_repository_at ON audit (repository, at);"
+	"CREATE INDEX audit_at ON audit (at);"
+	"CREATE TABLE pushes ("
+	"  id INTEGER PRIMARY KEY,"
+	"  at INTEGER NOT NULL,"
+	"  repository TEXT NOT NULL,"
+	"  tag TEXT,"
+	"  digest TEXT NOT NULL,"
+	"  media_type TEXT,"
+	"  size INTEGER,"
+	"  principal TEXT NOT NULL,"
+	"  client TEXT,"
+	"  claims TEXT);"
+	"CREATE INDEX pushes_repository_digest"
+	"  ON pushes (repository, digest);"
+	"CREATE INDEX pushes_repository_tag"
+	"  ON pushes (repository, tag);",
 };
 #define DB_NMIGRATIONS (sizeof(db_migrations) / sizeof(db_migrations[0]))
 

@@ -39,6 +39,7 @@ struct server {
 	struct upstr_pool *pool;
 	struct auth *auth; /* NULL: no "auth" section, every request passes */
 	struct db *db;
+	struct ledger *ledger; /* pushes and refusals, with auth; else NULL */
 	struct session_list sessions;
 	unsigned nsessions;
 	int accept_paused;     /* by EMFILE or the connection limit */

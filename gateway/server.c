@@ -24,6 +24,7 @@
 
 #include "auth.h"
 #include "gateway.h"
+#include "ledger.h"
 
 #define SERVER_ACCEPT_PAUSE_MS 250
 
@@ -264,6 +265,12 @@ server_new(struct config *cfg)
 		fprintf(stderr, "regward: %s\n", err);
 		goto bad;
 	}
+	if (srv->auth != NULL &&
+	    (srv->ledger = ledger_new(cfg->database, err, sizeof(err))) ==
+		NULL) {
+		fprintf(stderr, "regward: %s: database: %s\n", cfg->path, err);
+		goto bad;
+	}
 	srv->accept_timer =
 	    evtimer_new(srv->base, server_accept_resume_cb, srv);
 	srv->drain_timer = evtimer_new(srv->base, server_drain_timeout_cb, srv);
@@ -364,6 +371,7 @@ server_free(struct server *srv)
 		return;
 	session_free_all(srv);
 	auth_free(srv->auth); /* joins the hasher threads */
+	ledger_free(srv->ledger); /* commits what is queued, joins */
 	db_close(srv->db);
 	if (srv->listener != NULL)
 		evconnlistener_free(srv->listener);

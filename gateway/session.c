@@ -40,6 +40,7 @@
 #include "gateway.h"
 #include "hasher.h"
 #include "head.h"
+#include "ledger.h"
 #include "metrics.h"
 #include "reply.h"
 #include "rewrite.h"
@@ -832,6 +833,87 @@ sess_proxy(struct session *s)
 
 /* ---- authentication and authorization --------------------------------- */
 
+/* Record a refusal or a failed login in the ledger (never blocks). */
+static void
+sess_ledger_event(struct session *s, enum db_ledger_kind kind, int status)
+{
+	struct ledger_event e;
+	char who[AUTH_NAME_MAX + 16], repo[ROUTE_NAME_MAX + 1];
+	char ref[ROUTE_DIGEST_MAX + ROUTE_TAG_MAX + 1];
+
+	if (s->srv->ledger == NULL)
+		return;
+	memset(&e, 0, sizeof(e));
+	e.kind = kind;
+	e.principal =
+	    s->authed ? auth_principal_str(&s->who, who, sizeof(who)) : NULL;
+	e.client = s->client;
+	if (s->route.name.len > 0) {
+		snprintf(repo, sizeof(repo), "%.*s", (int)s->route.name.len,
+		    s->route.name.ptr);
+		e.repository = repo;
+	}
+	if (s->route.ref.len > 0 && s->route.ref.len < sizeof(ref)) {
+		snprintf(ref, sizeof(ref), "%.*s", (int)s->route.ref.len,
+		    s->route.ref.ptr);
+		e.ref = ref;
+	}
+	e.method = http_method_str(s->method);
+	e.status = status;
+	e.reason = s->reason[0] ? s->reason : NULL;
+	ledger_event(s->srv->ledger, &e);
+}
+
+/*
+ * A manifest stored (201) or deleted (202) through the gateway: the
+ * ledger says who did it. The digest is the registry's answer.
+ */
+static void
+sess_ledger_response(struct session *s, int status)
+{
+	const struct head *h = &s->resp;
+	struct ledger_push p;
+	char who[AUTH_NAME_MAX + 16], repo[ROUTE_NAME_MAX + 1];
+	char tag[ROUTE_TAG_MAX + 1], dgst[ROUTE_DIGEST_MAX + 1];
+	char mt[128] = "";
+	int i;
+
+	if (s->srv->ledger == NULL || !s->authed ||
+	    s->route.kind != ROUTE_MANIFEST)
+		return;
+	snprintf(repo, sizeof(repo), "%.*s", (int)s->route.name.len,
+	    s->route.name.ptr);
+	if (s->method == HTTP_DELETE && status == 202) {
+		sess_ledger_event(s, DB_LEDGER_DELETE, status);
+		return;
+	}
+	if (s->method != HTTP_PUT || status != 201 ||
+	    (i = head_find(h, "Docker-Content-Digest", 0)) < 0 ||
+	    h->fields[i].value.len >= sizeof(dgst))
+		return;
+	snprintf(dgst, sizeof(dgst), "%.*s", (int)h->fields[i].value.len,
+	    head_ptr(h, h->fields[i].value));
+	memset(&p, 0, sizeof(p));
+	p.repository = repo;
+	if (!s->route.ref_is_digest && s->route.ref.len < sizeof(tag)) {
+		snprintf(tag, sizeof(tag), "%.*s", (int)s->route.ref.len,
+		    s->route.ref.ptr);
+		p.tag = tag;
+	}
+	p.digest = dgst;
+	if ((i = head_find(&s->req, "Content-Type", 0)) >= 0 &&
+	    s->req.fields[i].value.len < sizeof(mt)) {
+		snprintf(mt, sizeof(mt), "%.*s",
+		    (int)s->req.fields[i].value.len,
+		    head_ptr(&s->req, s->req.fields[i].value));
+		p.media_type = mt;
+	}
+	p.size = (long long)s->body_sent;
+	p.principal = auth_principal_str(&s->who, who, sizeof(who));
+	p.client = s->client;
+	ledger_push(s->srv->ledger, &p);
+}
+
 /* An upload session started: it belongs to whoever started it. */
 static void
 sess_bind_upload(struct session *s)
@@ -927,6 +1009,7 @@ sess_auth_done(struct session *s)
 		    "upload session %.*s belongs to another principal",
 		    (int)(s->route.ref.len > 64 ? 64 : s->route.ref.len),
 		    s->route.ref.ptr);
+		sess_ledger_event(s, DB_LEDGER_DENY, 403);
 		return sess_reply(s, REPLY_DENIED, s->reason, NULL);
 	}
 	switch (v) {
@@ -938,6 +1021,7 @@ sess_auth_done(struct session *s)
 	case AUTH_CHALLENGE:
 		return sess_challenge(s, scope, s->who.bearer);
 	case AUTH_DENY:
+		sess_ledger_event(s, DB_LEDGER_DENY, 403);
 		return sess_reply(s, REPLY_DENIED, s->reason, NULL);
 	}
 	if (s->route.kind == ROUTE_CATALOG && s->method == HTTP_GET) {
@@ -964,6 +1048,7 @@ sess_hasher_cb(const struct hasher_result *res, void *arg)
 		    s->pend.kind == DB_PRINCIPAL_ROBOT ? "robot$" : "",
 		    s->pend.name);
 		auth_login_failed(s->srv->auth, s->client_ip, user, time(NULL));
+		sess_ledger_event(s, DB_LEDGER_LOGIN_FAILED, 401);
 		snprintf(s->reason, sizeof(s->reason), "login failed: %s",
 		    res->verdict == DB_PRINCIPAL_VERIFY_DISABLED ? "disabled"
 			: res->verdict == DB_PRINCIPAL_VERIFY_ERROR
@@ -1344,6 +1429,7 @@ sess_pump_response(struct session *s)
 			if (s->authed && status == 202 &&
 			    s->route.kind == ROUTE_UPLOAD_START)
 				sess_bind_upload(s);
+			sess_ledger_response(s, status);
 			if (!s->probe && !s->collect) {
 				s->status = status;
 				sess_send_head(s, -1);

@@ -184,4 +184,153 @@ int db_principal_import_htpasswd(struct db *db, const char *path,
 /* Free p, wiping its hash first. db_principal_free(NULL) is a no-op. */
 void db_principal_free(struct db_principal *p);
 
+/*
+ * Ledger (db/ledger.c): the audit trail and the pushes, in the tables of
+ * migration 3. Column names and meanings are documented in docs/ledger.md
+ * and stay stable: later migrations add tables, never rename these.
+ *
+ * Times are seconds since the Unix epoch (UTC). Text is stored as given,
+ * cut to the limits below (in bytes, without the NUL) at a UTF-8 character
+ * boundary; claims longer than DB_LEDGER_CLAIMS_MAX are not cut (a cut JSON
+ * object is not JSON) but stored as NULL.
+ */
+#define DB_LEDGER_REPO_MAX 255 /* repository name */
+#define DB_LEDGER_REF_MAX 255 /* tag or digest as the request named it */
+#define DB_LEDGER_TAG_MAX 128 /* OCI tags are at most 128 bytes */
+#define DB_LEDGER_DIGEST_MAX 255 /* "sha256:<64 hex>", "sha512:..." */
+#define DB_LEDGER_MEDIA_TYPE_MAX 255
+#define DB_LEDGER_PRINCIPAL_MAX 255 /* "user:alice", an OIDC name template */
+#define DB_LEDGER_CLIENT_MAX 64 /* client address, e.g. "[::1]:51234" */
+#define DB_LEDGER_METHOD_MAX 16 /* HTTP method */
+#define DB_LEDGER_REASON_MAX 512 /* human-readable reason */
+#define DB_LEDGER_CLAIMS_MAX 4096 /* JSON object of the claims that matter */
+
+/* audit.kind; the names are the stored strings. */
+enum db_ledger_kind {
+	DB_LEDGER_PUSH, /* "push": a manifest push (see db_ledger_push_insert())
+			 */
+	DB_LEDGER_DENY, /* "deny": a request refused by policy or admission */
+	DB_LEDGER_LOGIN_FAILED, /* "login_failed": bad credentials or token */
+	DB_LEDGER_DELETE, /* "delete": a manifest or tag deleted */
+};
+
+/* Results of the ledger write functions. */
+enum db_ledger_status {
+	DB_LEDGER_OK = 0,
+	DB_LEDGER_ERROR = -1, /* SQLite error other than busy; err says which */
+	DB_LEDGER_BUSY = -2, /* locked by another connection past the timeout */
+};
+
+/*
+ * One row of audit. NULL strings are stored as NULL; status 0 as NULL.
+ * Strings are borrowed for the call (insert) or the callback (list).
+ */
+struct db_ledger_event {
+	long long id; /* rowid: set by db_ledger_audit_list(), ignored else */
+	long long at;
+	enum db_ledger_kind kind;
+	const char *principal; /* who, when known */
+	const char *client; /* client address */
+	const char *repository;
+	const char *ref; /* tag or digest as requested */
+	const char *digest; /* the manifest's digest, when known */
+	const char *method; /* HTTP method */
+	int status; /* HTTP status answered; 0: none */
+	const char *reason; /* why (deny, login_failed, delete) */
+	const char *claims; /* JSON object, or NULL */
+};
+
+/*
+ * One row of pushes: a manifest stored through the gateway. repository,
+ * digest and principal are required (non-empty); size -1 is stored as NULL.
+ */
+struct db_ledger_push {
+	long long id; /* rowid: set by db_ledger_push_list(), ignored else */
+	long long at;
+	const char *repository;
+	const char *tag; /* NULL for a push by digest */
+	const char *digest;
+	const char *media_type;
+	long long size; /* manifest bytes; -1: unknown */
+	const char *principal;
+	const char *client;
+	const char *claims; /* JSON object of the OIDC claims, or NULL */
+};
+
+/* A writer on one connection: its prepared statements, cached. */
+struct db_ledger;
+
+/*
+ * Called by the list functions once per row, in order; the row is
+ * borrowed for the call. Return 0 to go on, -1 to stop the listing.
+ */
+typedef int (*db_ledger_event_cb)(const struct db_ledger_event *e, void *arg);
+typedef int (*db_ledger_push_cb)(const struct db_ledger_push *p, void *arg);
+
+/* "push", "deny", "login_failed", "delete"; NULL for a bad value. */
+const char *db_ledger_kind_name(enum db_ledger_kind kind);
+
+/*
+ * Bytes of s to keep so that it is at most max bytes long without cutting
+ * a UTF-8 sequence in two (s NUL-terminated; NULL gives 0).
+ */
+size_t db_ledger_clip(const char *s, size_t max);
+
+/*
+ * A writer on db (borrowed; free the writer before db_close()), with the
+ * insert statements prepared once. Returns NULL with err set. Free with
+ * db_ledger_free(). One thread at a time may use a writer.
+ */
+struct db_ledger *db_ledger_new(struct db *db, char *err, size_t errlen);
+
+/* Finalize the statements. db_ledger_free(NULL) is a no-op. */
+void db_ledger_free(struct db_ledger *w);
+
+/*
+ * How long SQLite waits for a lock held by another connection before a
+ * call gives DB_LEDGER_BUSY (db_open() sets 5000 ms).
+ */
+void db_ledger_busy_timeout(struct db *db, int ms);
+
+/*
+ * BEGIN IMMEDIATE (takes the write lock now, so that a busy database shows
+ * here and not half-way through a batch), COMMIT, ROLLBACK. After a failed
+ * begin there is no transaction; after a failed insert or commit, roll back.
+ */
+enum db_ledger_status db_ledger_begin(
+    struct db_ledger *w, char *err, size_t errlen);
+enum db_ledger_status db_ledger_commit(
+    struct db_ledger *w, char *err, size_t errlen);
+void db_ledger_rollback(struct db_ledger *w);
+
+/*
+ * Insert one audit row in the current transaction (autocommit without
+ * one). A missing kind name (bad enum value) is DB_LEDGER_ERROR.
+ */
+enum db_ledger_status db_ledger_event_insert(struct db_ledger *w,
+    const struct db_ledger_event *e, char *err, size_t errlen);
+
+/*
+ * Insert one push in the current transaction: a pushes row, and an audit
+ * row of kind "push" (method "PUT", ref the tag or else the digest, no
+ * claims: they are in the pushes row) so that the audit trail is complete.
+ * Missing repository, digest or principal is DB_LEDGER_ERROR.
+ */
+enum db_ledger_status db_ledger_push_insert(struct db_ledger *w,
+    const struct db_ledger_push *p, char *err, size_t errlen);
+
+/*
+ * Call cb for every audit row with at >= since, oldest first (by at, then
+ * id). Returns 0 (also when cb stopped the listing) or -1 with err set.
+ */
+int db_ledger_audit_list(struct db *db, long long since, db_ledger_event_cb cb,
+    void *arg, char *err, size_t errlen);
+
+/*
+ * Call cb for every push to repository (NULL: to any), in the order they
+ * were recorded (by id). Returns 0 (also when cb stopped) or -1 with err.
+ */
+int db_ledger_push_list(struct db *db, const char *repository,
+    db_ledger_push_cb cb, void *arg, char *err, size_t errlen);
+
 #endif /* REGWARD_DB_H */
