@@ -710,9 +710,19 @@ auth_bearer(struct auth *a, const char *tok, size_t len, time_t now,
 {
 	struct jwt_expect want = {a->issuer, a->service, now, AUTH_LEEWAY};
 	struct token_claims c;
+	struct auth_cache_entry *e;
 	enum token_status st;
+	unsigned char key[32];
 	char err[TOKEN_ERR_MAX];
 
+	/*
+	 * A token verified before is answered from the cache until it
+	 * expires: the ECDSA check runs once per token, not per request.
+	 * "B" keeps token keys apart from Basic logins.
+	 */
+	if (auth_cache_key(a, "B", 1, tok, len, key) == 0 &&
+	    auth_cache_get(a, key, now, p) && p->bearer)
+		return AUTH_OK;
 	st = token_verify(&a->key, tok, len, &want, &c, err, sizeof(err));
 	if (st != TOKEN_OK) {
 		snprintf(
@@ -725,6 +735,11 @@ auth_bearer(struct auth *a, const char *tok, size_t len, time_t now,
 	}
 	p->bearer = 1;
 	p->access = c.access;
+	auth_cache_put(a, key, now, p);
+	/* Never past the token's own expiry. */
+	e = auth_cache_slot(a, key);
+	if (memcmp(e->key, key, sizeof(key)) == 0 && e->expires > c.exp)
+		e->expires = c.exp;
 	return AUTH_OK;
 }
 
@@ -788,10 +803,11 @@ auth_authenticate(struct auth *a, const char *hdr, size_t len,
 		rc = AUTH_THROTTLED;
 		goto out;
 	}
-	if (auth_cache_get(a, pend->cache_key, now, p)) {
+	if (auth_cache_get(a, pend->cache_key, now, p) && !p->bearer) {
 		rc = AUTH_OK;
 		goto out;
 	}
+	memset(p, 0, sizeof(*p)); /* a Bearer entry is not a Basic login */
 	if (auth_is_jwt(pass, plen)) {
 		rc = auth_oidc(a, pass, plen, now, p, why, whylen);
 		if (rc == AUTH_OK)
