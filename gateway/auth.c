@@ -40,6 +40,7 @@
 #define AUTH_UPLOAD_SLOTS 4096
 #define AUTH_UPLOAD_TTL (24 * 3600)
 #define AUTH_UPLOAD_ID_MAX 128
+#define AUTH_REFRESH_TTL 86400 /* offline tokens: a day, token.c's ceiling */
 
 struct auth_cache_entry {
 	unsigned char key[32];
@@ -1028,13 +1029,15 @@ auth_unescape(char *s)
 
 int
 auth_token(struct auth *a, const struct auth_principal *p, const char *q,
-    size_t qlen, time_t now, struct evbuffer *out, char *why, size_t whylen)
+    size_t qlen, int oauth, time_t now, struct evbuffer *out, char *why,
+    size_t whylen)
 {
 	struct token_access_list want, grant;
 	struct token_grant g;
 	struct policy_decision d;
 	struct auth_principal full;
-	char *copy, *tokp, *save = NULL, *eq, *tok = NULL;
+	char *copy, *tokp, *save = NULL, *eq, *tok = NULL, *rtok = NULL;
+	int offline = 0;
 	char sub[AUTH_NAME_MAX + 16], when[32], err[TOKEN_ERR_MAX];
 	static const enum policy_action acts[] = {
 	    POLICY_PULL, POLICY_PUSH, POLICY_DELETE};
@@ -1067,6 +1070,12 @@ auth_token(struct auth *a, const struct auth_principal *p, const char *q,
 			snprintf(why, whylen, "scope: %s", err);
 			goto out;
 		}
+		/* docker's offline_token=true, OAuth2's access_type=offline */
+		if ((strcmp(tokp, "offline_token") == 0 &&
+			strcmp(eq, "true") == 0) ||
+		    (strcmp(tokp, "access_type") == 0 &&
+			strcmp(eq, "offline") == 0))
+			offline = 1;
 	}
 	/* Grant what was asked, as far as the policy allows. */
 	auth_principal_copy(&full, p);
@@ -1113,17 +1122,112 @@ auth_token(struct auth *a, const struct auth_principal *p, const char *q,
 		status = 500;
 		goto out;
 	}
+	/*
+	 * A refresh token: the same signature, an empty access list and
+	 * the audience "<service>/refresh", so it never passes as an
+	 * access token. CI identities renew with their ID token instead.
+	 */
+	if (offline && p->kind != POLICY_ANONYMOUS && p->kind != POLICY_CI) {
+		struct token_access_list none;
+		char raud[512];
+		size_t rlen;
+
+		memset(&none, 0, sizeof(none));
+		snprintf(raud, sizeof(raud), "%s/refresh", a->service);
+		g.aud = raud;
+		g.ttl = AUTH_REFRESH_TTL;
+		g.access = &none;
+		if (token_issue(&a->key, &g, &rtok, &rlen, err, sizeof(err)) ==
+		    -1) {
+			snprintf(why, whylen, "cannot issue a token: %s", err);
+			status = 500;
+			goto out;
+		}
+	}
 	gmtime_r(&now, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	evbuffer_add_printf(out,
-	    "{\"token\":\"%s\",\"access_token\":\"%s\",\"expires_in\":%u,"
-	    "\"issued_at\":\"%s\"}\n",
-	    tok, tok, a->ttl, when);
+	if (oauth)
+		evbuffer_add_printf(out, "{\"access_token\":\"%s\"", tok);
+	else
+		evbuffer_add_printf(
+		    out, "{\"token\":\"%s\",\"access_token\":\"%s\"", tok, tok);
+	evbuffer_add_printf(
+	    out, ",\"expires_in\":%u,\"issued_at\":\"%s\"", a->ttl, when);
+	if (rtok != NULL)
+		evbuffer_add_printf(out, ",\"refresh_token\":\"%s\"", rtok);
+	evbuffer_add(out, "}\n", 2);
 	status = 200;
 out:
 	free(tok);
+	free(rtok);
 	free(copy);
 	return status;
+}
+
+int
+auth_form_get(
+    const char *form, size_t len, const char *key, char *buf, size_t buflen)
+{
+	size_t klen = strlen(key), i = 0, s, e;
+
+	while (i < len) {
+		s = i;
+		while (i < len && form[i] != '&')
+			i++;
+		e = i++;
+		if (e - s > klen && form[s + klen] == '=' &&
+		    memcmp(form + s, key, klen) == 0) {
+			s += klen + 1;
+			if (e - s >= buflen)
+				return -1;
+			memcpy(buf, form + s, e - s);
+			buf[e - s] = '\0';
+			return auth_unescape(buf) == 0 ? 1 : -1;
+		}
+	}
+	return 0;
+}
+
+enum auth_outcome
+auth_refresh(struct auth *a, const char *tok, size_t len, time_t now,
+    struct auth_principal *p, char *why, size_t whylen)
+{
+	char raud[512], err[TOKEN_ERR_MAX];
+	struct jwt_expect want = {a->issuer, raud, now, AUTH_LEEWAY};
+	struct token_claims c;
+	struct db_principal *dp = NULL;
+	enum token_status st;
+	int ok;
+
+	snprintf(raud, sizeof(raud), "%s/refresh", a->service);
+	st = token_verify(&a->key, tok, len, &want, &c, err, sizeof(err));
+	if (st != TOKEN_OK) {
+		snprintf(why, whylen, "refresh token %s: %s",
+		    token_status_str(st), err);
+		return AUTH_FAILED;
+	}
+	if (auth_principal_from_sub(p, c.sub) == -1 ||
+	    (p->kind != POLICY_USER && p->kind != POLICY_ROBOT)) {
+		snprintf(why, whylen, "refresh token for no user or robot");
+		return AUTH_FAILED;
+	}
+	/* The principal must still exist and be enabled. */
+	ok = a->db != NULL &&
+	    db_principal_get(a->db,
+		p->kind == POLICY_USER ? DB_PRINCIPAL_USER : DB_PRINCIPAL_ROBOT,
+		p->name, &dp, err, sizeof(err)) == DB_PRINCIPAL_OK &&
+	    !dp->disabled;
+	if (ok)
+		auth_principal_set(p, p->kind, dp->name,
+		    (const char *const *)dp->roles, dp->nroles);
+	db_principal_free(dp);
+	if (!ok) {
+		snprintf(why, whylen,
+		    "refresh token for a principal that is "
+		    "gone or disabled");
+		return AUTH_FAILED;
+	}
+	return AUTH_OK;
 }
 
 /* ---- catalog filtering -------------------------------------------------- */

@@ -140,11 +140,32 @@ void auth_challenge(struct auth *a, const char *public_url, const char *scope,
     int insufficient, char *out, size_t outlen);
 
 /*
- * GET /token: the query q[0..qlen) (service, scope..., account) for p.
- * Appends the JSON answer to out and returns 200, or 400 with why.
+ * /token for p: q[0..qlen) is the GET query or the POST form (service,
+ * scope..., offline_token=true / access_type=offline). Appends the JSON
+ * answer to out (docker's {token, access_token, ...}, or OAuth2's
+ * {access_token, ...} when oauth), with a refresh_token when offline
+ * access was asked by a user or robot, and returns 200, or 400 with why.
  */
 int auth_token(struct auth *a, const struct auth_principal *p, const char *q,
-    size_t qlen, time_t now, struct evbuffer *out, char *why, size_t whylen);
+    size_t qlen, int oauth, time_t now, struct evbuffer *out, char *why,
+    size_t whylen);
+
+/*
+ * The value of key in an application/x-www-form-urlencoded body, decoded
+ * into buf. Returns 1 when found, 0 when absent, -1 when malformed or
+ * longer than buflen - 1.
+ */
+int auth_form_get(
+    const char *form, size_t len, const char *key, char *buf, size_t buflen);
+
+/*
+ * POST /token with grant_type=refresh_token: check a refresh token issued
+ * by GET or POST /token with offline access (ES256, our key, audience
+ * "<service>/refresh", not expired) and that its user or robot still
+ * exists and is enabled; fill p with its current roles.
+ */
+enum auth_outcome auth_refresh(struct auth *a, const char *tok, size_t len,
+    time_t now, struct auth_principal *p, char *why, size_t whylen);
 
 /*
  * Filter a catalog body (decoded JSON, json[0..len)) down to what p may

@@ -47,6 +47,7 @@
 #include "splice.h"
 
 #define SESS_GONE (-1)
+#define SESS_FORM_MAX 65536 /* POST /token body */
 #define SESS_METHOD_UNKNOWN 255u /* before the request line is parsed */
 #define SESS_LINGER_MS 2000
 /* Bodies at least this long between plain sockets go through splice(2). */
@@ -122,7 +123,8 @@ struct session {
 	int authed; /* who is set */
 	struct auth_pending pend; /* a login the hasher checks */
 	struct hasher_job *hjob; /* that check, until it reports */
-	int is_token; /* GET /token */
+	int is_token; /* 1: GET /token, 2: POST /token */
+	int collect_req; /* POST /token: form body held */
 	int no_mount; /* forward without the mount query */
 	int collect; /* catalog: body held for filtering */
 	struct evbuffer *held; /* that body, decoded */
@@ -302,8 +304,24 @@ sess_on_message_complete(http_parser *p)
 	return 0;
 }
 
+/* POST /token keeps its (small) form body. */
+static int
+sess_on_req_body(http_parser *p, const char *at, size_t len)
+{
+	struct session *s = p->data;
+
+	if (!s->collect_req)
+		return 0;
+	if (evbuffer_get_length(s->held) + len > SESS_FORM_MAX) {
+		s->pev |= PEV_HEAD_ERROR;
+		return -1;
+	}
+	return evbuffer_add(s->held, at, len);
+}
+
 static const http_parser_settings sess_req_settings = {
     .on_url = sess_on_url,
+    .on_body = sess_on_req_body,
     .on_header_field = sess_on_req_field,
     .on_header_value = sess_on_req_value,
     .on_headers_complete = sess_on_headers_complete,
@@ -507,6 +525,7 @@ sess_request_reset(struct session *s)
 	s->error = NULL;
 	s->authed = 0;
 	s->is_token = 0;
+	s->collect_req = 0;
 	s->no_mount = 0;
 	s->collect = 0;
 	s->reason[0] = '\0';
@@ -962,8 +981,14 @@ sess_token(struct session *s)
 
 	if (body == NULL)
 		return sess_reply(s, REPLY_INTERNAL, NULL, NULL);
-	status = auth_token(s->srv->auth, &s->who, s->route.query.ptr,
-	    s->route.query.len, time(NULL), body, why, sizeof(why));
+	if (s->is_token == 2)
+		status = auth_token(s->srv->auth, &s->who,
+		    (const char *)evbuffer_pullup(s->held, -1),
+		    evbuffer_get_length(s->held), 1, time(NULL), body, why,
+		    sizeof(why));
+	else
+		status = auth_token(s->srv->auth, &s->who, s->route.query.ptr,
+		    s->route.query.len, 0, time(NULL), body, why, sizeof(why));
 	if (status != 200) {
 		evbuffer_free(body);
 		snprintf(s->reason, sizeof(s->reason), "%s", why);
@@ -1062,22 +1087,18 @@ sess_hasher_cb(const struct hasher_result *res, void *arg)
 	sess_auth_done(s);
 }
 
-/* Who is asking? Bearer, OIDC and cached logins answer at once. */
+/*
+ * Authenticate with the Authorization value val[0..len) (NULL: none).
+ * Bearer, OIDC and cached logins answer at once; other logins wait for
+ * the hasher.
+ */
 static int
-sess_auth_start(struct session *s)
+sess_auth_with(struct session *s, const char *val, size_t len)
 {
 	struct auth *a = s->srv->auth;
-	const struct head *h = &s->req;
-	const char *val = NULL;
 	char extra[64];
 	unsigned retry = 0;
-	size_t len = 0;
-	int i;
 
-	if ((i = head_find(h, "Authorization", 0)) >= 0) {
-		val = head_ptr(h, h->fields[i].value);
-		len = h->fields[i].value.len;
-	}
 	switch (auth_authenticate(a, val, len, s->client_ip, time(NULL),
 	    &s->who, &s->pend, &retry, s->reason, sizeof(s->reason))) {
 	case AUTH_OK:
@@ -1098,6 +1119,100 @@ sess_auth_start(struct session *s)
 	}
 	s->wstate = WS_AUTH;
 	return 0;
+}
+
+/* Who is asking? The Authorization field says. */
+static int
+sess_auth_start(struct session *s)
+{
+	const struct head *h = &s->req;
+	int i;
+
+	if ((i = head_find(h, "Authorization", 0)) >= 0)
+		return sess_auth_with(
+		    s, head_ptr(h, h->fields[i].value), h->fields[i].value.len);
+	return sess_auth_with(s, NULL, 0);
+}
+
+/*
+ * POST /token, the OAuth2 grants docker and containerd use: password (the
+ * credentials go through the same checks, cache and throttle as Basic)
+ * and refresh_token.
+ */
+static int
+sess_token_form(struct session *s)
+{
+	const char *form = (const char *)evbuffer_pullup(s->held, -1);
+	size_t len = evbuffer_get_length(s->held), ulen, plen, hlen = 0;
+	char grant[32], user[AUTH_NAME_MAX + 1], *pass, *pair = NULL;
+	char *hdr = NULL;
+	int rc, n;
+
+	s->collect_req = 0;
+	if (auth_form_get(form, len, "grant_type", grant, sizeof(grant)) != 1)
+		return sess_reply(
+		    s, REPLY_QUERY_INVALID, "grant_type missing", NULL);
+	if (strcmp(grant, "refresh_token") == 0) {
+		char *rt = malloc(TOKEN_MAX + 1);
+
+		if (rt == NULL)
+			return sess_reply(s, REPLY_INTERNAL, NULL, NULL);
+		if (auth_form_get(
+			form, len, "refresh_token", rt, TOKEN_MAX + 1) != 1 ||
+		    auth_refresh(s->srv->auth, rt, strlen(rt), time(NULL),
+			&s->who, s->reason, sizeof(s->reason)) != AUTH_OK) {
+			free(rt);
+			if (s->reason[0] == '\0')
+				snprintf(s->reason, sizeof(s->reason),
+				    "refresh_token missing");
+			return sess_challenge(s, NULL, 0);
+		}
+		free(rt);
+		return sess_auth_done(s);
+	}
+	if (strcmp(grant, "password") != 0)
+		return sess_reply(s, REPLY_QUERY_INVALID,
+		    "grant_type must be password or refresh_token", NULL);
+	if ((pass = malloc(AUTH_PASS_MAX + 1)) == NULL)
+		return sess_reply(s, REPLY_INTERNAL, NULL, NULL);
+	if (auth_form_get(form, len, "username", user, sizeof(user)) != 1 ||
+	    auth_form_get(form, len, "password", pass, AUTH_PASS_MAX + 1) !=
+		1) {
+		free(pass);
+		return sess_reply(s, REPLY_QUERY_INVALID,
+		    "username and password required", NULL);
+	}
+	/* Hand the pair to the Basic path: one set of checks for both. */
+	ulen = strlen(user);
+	plen = strlen(pass);
+	rc = -1;
+	if ((pair = malloc(ulen + plen + 1)) != NULL &&
+	    (hdr = malloc(6 + (ulen + plen + 3) / 3 * 4 + 1)) != NULL) {
+		memcpy(pair, user, ulen);
+		pair[ulen] = ':';
+		memcpy(pair + ulen + 1, pass, plen);
+		memcpy(hdr, "Basic ", 6);
+		n = EVP_EncodeBlock((unsigned char *)hdr + 6,
+		    (const unsigned char *)pair, (int)(ulen + plen + 1));
+		if (n > 0) {
+			hlen = 6 + (size_t)n;
+			rc = 0;
+		}
+	}
+	if (pair != NULL) {
+		OPENSSL_cleanse(pair, ulen + plen + 1);
+		free(pair);
+	}
+	OPENSSL_cleanse(pass, AUTH_PASS_MAX + 1);
+	free(pass);
+	if (rc == -1) {
+		free(hdr);
+		return sess_reply(s, REPLY_INTERNAL, NULL, NULL);
+	}
+	rc = sess_auth_with(s, hdr, hlen);
+	OPENSSL_cleanse(hdr, hlen);
+	free(hdr);
+	return rc;
 }
 
 /* The request head is complete: decide what to do with the request. */
@@ -1145,6 +1260,20 @@ sess_dispatch(struct session *s, int msg_done)
 		    s->srv->auth != NULL && s->method == HTTP_GET) {
 			s->is_token = 1;
 			return sess_auth_start(s);
+		}
+		if (s->route.path.len == 6 &&
+		    memcmp(s->route.path.ptr, "/token", 6) == 0 &&
+		    s->srv->auth != NULL && s->method == HTTP_POST) {
+			s->is_token = 2;
+			if (s->held == NULL &&
+			    (s->held = evbuffer_new()) == NULL)
+				return sess_reply(
+				    s, REPLY_INTERNAL, NULL, NULL);
+			if (msg_done)
+				return sess_token_form(s);
+			s->collect_req = 1;
+			bufferevent_enable(s->bev, EV_READ);
+			return sess_pump_request(s);
 		}
 		return sess_reply(s, REPLY_NOT_FOUND, NULL, NULL);
 	}
@@ -1212,6 +1341,23 @@ sess_pump_request(struct session *s)
 		if (sess_dispatch(s, (s->pev & PEV_MSG_DONE) != 0) == SESS_GONE)
 			return SESS_GONE;
 		return 0; /* the body moves once the upstream is ready */
+	}
+	if (s->rstate == RS_BODY && s->collect_req) {
+		/* POST /token: the form is read here, then answered. */
+		n = 0;
+		r = sess_parse(
+		    s, &s->req_parser, &sess_req_settings, in, NULL, &n);
+		s->bytes_in += n;
+		if (s->pev & PEV_HEAD_ERROR || r == PUMP_ERROR) {
+			s->keepalive = 0;
+			return sess_reply(s, REPLY_QUERY_INVALID,
+			    "form body too large or malformed", NULL);
+		}
+		if (r != PUMP_MSG)
+			return 0;
+		s->rstate = RS_DONE;
+		bufferevent_disable(s->bev, EV_READ);
+		return sess_token_form(s);
 	}
 	if (s->rstate != RS_BODY || s->up == NULL || s->wstate == WS_CONNECT ||
 	    s->splicing)
