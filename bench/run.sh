@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # bench/run.sh: measure docker-registry alone, nginx in front of it and
-# regward in front of it, side by side in one run, on 127.0.0.1.
+# regward in front of it, side by side in one run, on 127.0.0.1; then, in
+# an auth section, manifest GET with Basic and Bearer credentials through a
+# regward with auth and with auth_basic (bcrypt) through nginx (issue 3).
 #
 # Run from the project root after building:
 #   bench/run.sh
 #   BENCH_BLOB_MB=64 BENCH_SECONDS=3 bench/run.sh      # quick check
+#   BENCH_ONLY=auth bench/run.sh                        # only the auth section
 # See bench/README.md for what each number means and every knob.
 #
 # Prints a table on stdout, progress on stderr, and writes bench/RESULTS.md
@@ -27,6 +30,9 @@ TMPBASE=${BENCH_TMPDIR:-/tmp}
 KEEP=${BENCH_KEEP:-0}
 EXPECT_100=${BENCH_EXPECT_100:-0}
 NGINX_BUFFER=${BENCH_NGINX_BUFFER:-64k}
+ONLY=${BENCH_ONLY:-all}   # all | main (no auth section) | auth (only it)
+AUTH_USER=bench           # the auth section's user, in regward and in nginx's htpasswd
+AUTH_PASS=password
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 RESULTS=${BENCH_RESULTS:-$ROOT/bench/RESULTS.md}
@@ -41,11 +47,20 @@ fi
 
 MANIFEST_TYPE=application/vnd.oci.image.manifest.v1+json
 TARGETS=(reg nginx regward)
-declare -A TNAME=([reg]=registry [nginx]=nginx [regward]=regward)
+# The auth section's targets: the registry again (its baseline, no auth),
+# regward without auth (for reference), one regward with auth measured with
+# each kind of credential, and nginx with auth_basic (bcrypt htpasswd).
+AUTH_TARGETS=(areg rwplain rwbasic rwbearer ngauth)
+declare -A TNAME=([reg]=registry [nginx]=nginx [regward]=regward
+	[areg]="registry (no auth)" [rwplain]="regward (no auth)" [rwbasic]="regward Basic"
+	[rwbearer]="regward Bearer" [ngauth]="nginx auth_basic")
+RT=("${TARGETS[@]}") # the targets rounds() goes through
 
 die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
+[[ $ONLY == all || $ONLY == main || $ONLY == auth ]] ||
+	die "BENCH_ONLY must be all, main or auth, got '$ONLY'"
 is_uint() { [[ $1 =~ ^[0-9]+$ ]] && (( $1 > 0 )); }
 [[ $NGINX_BUFFER == default || $NGINX_BUFFER =~ ^[0-9]+[kKmM]?$ ]] ||
 	die "BENCH_NGINX_BUFFER must be a size like 64k or 'default', got '$NGINX_BUFFER'"
@@ -71,6 +86,8 @@ need pgrep procps
 need timeout coreutils
 need sha256sum coreutils
 need awk gawk/mawk
+need htpasswd apache2-utils
+need base64 coreutils
 [[ -d $TMPBASE && -w $TMPBASE ]] || die "BENCH_TMPDIR '$TMPBASE' is not a writable directory"
 
 # ---------------------------------------------------------------- state
@@ -83,6 +100,9 @@ declare -A NOTE=()    # NOTE[target] = why its numbers are missing/suspect
 declare -A PID=()     # PID[target] = process measured for RSS
 declare -A BASE=()    # BASE[target] = http://127.0.0.1:port
 declare -A ALIVE=()   # ALIVE[target] = 1 while usable
+declare -A MASTER=()  # MASTER[target] = nginx master whose worker is PID[target]
+declare -A LOGS=()    # LOGS[target] = log files to show when it dies
+declare -A AUTH_HDR=() # AUTH_HDR[target] = Authorization header for its load tests
 
 # forget_pid PID: once a child is reaped its PID may be reused by anyone;
 # drop it so cleanup never signals a stranger.
@@ -120,7 +140,7 @@ cleanup() {
 		stop_pid "${PIDS[i]}"
 	done
 	# Big files always go; logs stay when asked or when something failed.
-	rm -rf "$T/registry-data" "$T/blob" "$T"/nginx/*_temp 2>/dev/null || true
+	rm -rf "$T/registry-data" "$T/blob" "$T"/nginx/*_temp "$T"/nginx-auth/*_temp 2>/dev/null || true
 	if [[ $KEEP == 1 || $rc != 0 ]]; then
 		log "kept logs in $T"
 	else
@@ -154,15 +174,16 @@ http_code() { # URL [curl args...]
 	curl -s -o /dev/null -m 5 -w '%{http_code}' "$@" "$url" 2>/dev/null || true
 }
 
-# wait_http URL PID SECONDS: until URL answers 200 (0) or PID dies / time
-# runs out (1). Each try waits at most 1s, so a server that accepts and
-# never answers costs SECONDS, not more.
+# wait_http URL PID SECONDS [curl args]: until URL answers 200 (0) or PID
+# dies / time runs out (1). Each try waits at most 1s, so a server that
+# accepts and never answers costs SECONDS, not more.
 LAST_CODE=""
 wait_http() {
 	local url=$1 pid=$2 end=$(( SECONDS + $3 ))
+	shift 3
 	while (( SECONDS < end )); do
 		kill -0 "$pid" 2>/dev/null || return 1
-		LAST_CODE=$(curl -s -o /dev/null -m 1 -w '%{http_code}' "$url" 2>/dev/null || true)
+		LAST_CODE=$(curl -s -o /dev/null -m 1 -w '%{http_code}' "$@" "$url" 2>/dev/null || true)
 		[[ $LAST_CODE == 200 ]] && return 0
 		sleep 0.1
 	done
@@ -204,17 +225,23 @@ proc_kb() { # PID FIELD -> kB value from /proc/PID/status
 check_alive() {
 	local t=$1
 	[[ ${ALIVE[$t]:-0} == 1 ]] || return 1
+	local m=${MASTER[$t]:-}
 	if ! kill -0 "${PID[$t]}" 2>/dev/null ||
-		{ [[ $t == nginx ]] && ! kill -0 "$NGINX_MASTER" 2>/dev/null; }; then
-		ALIVE[$t]=0
-		local how
-		if [[ $t != nginx ]]; then exit_desc "${PID[$t]}"; how=$EXIT_DESC
-		elif kill -0 "$NGINX_MASTER" 2>/dev/null; then how="worker ${PID[$t]} exited"
-		else exit_desc "$NGINX_MASTER"; how="master $EXIT_DESC"; fi
-		NOTE[$t]+="${NOTE[$t]:+; }process died during '$PHASE' ($how)"
-		log "${TNAME[$t]} died during '$PHASE' ($how); its remaining numbers are n/a"
-		[[ $t == regward ]] && tail_log "$T/regward.out"
-		[[ $t == regward ]] && tail_log "$T/regward.log"
+		{ [[ -n $m ]] && ! kill -0 "$m" 2>/dev/null; }; then
+		local how u f
+		if [[ -z $m ]]; then exit_desc "${PID[$t]}"; how=$EXIT_DESC
+		elif kill -0 "$m" 2>/dev/null; then how="worker ${PID[$t]} exited"
+		else exit_desc "$m"; how="master $EXIT_DESC"; fi
+		# Every target served by the same process goes with it (the
+		# registry is also the auth section's baseline; one regward serves
+		# both credential kinds).
+		for u in "${!ALIVE[@]}"; do
+			[[ ${ALIVE[$u]} == 1 && ${PID[$u]} == "${PID[$t]}" ]] || continue
+			ALIVE[$u]=0
+			NOTE[$u]+="${NOTE[$u]:+; }process died during '$PHASE' ($how)"
+			log "${TNAME[$u]} died during '$PHASE' ($how); its remaining numbers are n/a"
+		done
+		for f in ${LOGS[$t]:-}; do tail_log "$f"; done
 		return 1
 	fi
 	return 0
@@ -231,12 +258,18 @@ LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 if awk -v l="${LOAD_START%% *}" 'BEGIN{exit !(l >= 0.5)}'; then
 	log "warning: load average is already $LOAD_START; other work on this machine will skew the numbers"
 fi
-log "work dir $T; blob ${BLOB_MB} MiB, ${DURATION}s per load test, ${RUNS} runs per blob test"
+if [[ $ONLY == auth ]]; then
+	log "work dir $T; auth section only (BENCH_ONLY=auth), ${DURATION}s per load test"
+else
+	log "work dir $T; blob ${BLOB_MB} MiB, ${DURATION}s per load test, ${RUNS} runs per blob test"
+fi
 
 BLOB_BYTES=$(( BLOB_MB * 1048576 ))
-log "generating ${BLOB_MB} MiB random blob"
-head -c "$BLOB_BYTES" /dev/urandom >"$T/blob"
-BLOB_DIGEST=sha256:$(sha256sum "$T/blob" | cut -d' ' -f1)
+if [[ $ONLY != auth ]]; then
+	log "generating ${BLOB_MB} MiB random blob"
+	head -c "$BLOB_BYTES" /dev/urandom >"$T/blob"
+	BLOB_DIGEST=sha256:$(sha256sum "$T/blob" | cut -d' ' -f1)
+fi
 
 # -- 1. docker-registry alone
 start_registry() {
@@ -279,10 +312,17 @@ start_registry
 
 # -- 2. nginx, as the distribution "authenticate proxy with nginx" recipe
 # (recipes/nginx), without TLS and auth, tuned for streaming.
+# start_nginx TARGET DIR [HTPASSWD]: with HTPASSWD, /v2/ has the recipe's
+# auth_basic with that user file, and a failure to start is noted, not fatal.
 start_nginx() {
-	local try port d=$T/nginx
+	local t=$1 d=$2 htpasswd=${3:-} try port
 	mkdir -p "$d"
 	chmod 755 "$d"
+	local authconf="auth_basic off;" waitargs=()
+	if [[ -n $htpasswd ]]; then
+		authconf="auth_basic \"Registry realm\"; auth_basic_user_file $htpasswd;"
+		waitargs=(-u "$AUTH_USER:$AUTH_PASS")
+	fi
 	# With proxy_buffering off nginx relays through one proxy_buffer_size
 	# buffer (4k by default), which costs it most of its blob throughput.
 	local bufconf="# proxy_buffer_size left at nginx's default"
@@ -293,8 +333,9 @@ start_nginx() {
 		pick_port port
 		cat >"$d/nginx.conf" <<-EOF
 		# Generated by bench/run.sh. Based on the CNCF distribution recipe
-		# "Authenticate proxy with nginx", minus TLS and basic auth, tuned
-		# for streaming and with keep-alive to the upstream.
+		# "Authenticate proxy with nginx", minus TLS (and minus basic auth
+		# unless auth_basic is on below), tuned for streaming and with
+		# keep-alive to the upstream.
 		worker_processes 1;
 		pid $d/nginx.pid;
 		error_log $d/error.log warn;
@@ -334,7 +375,7 @@ start_nginx() {
 		            if (\$http_user_agent ~ "^(docker\/1\.(3|4|5(?!\.[0-9]-dev))|Go ).*\$" ) {
 		                return 404;
 		            }
-		            auth_basic off;
+		            $authconf
 
 		            add_header 'Docker-Distribution-Api-Version' \$docker_distribution_api_version always;
 
@@ -361,73 +402,87 @@ start_nginx() {
 			>>"$d/stdout.log" 2>&1 &
 		local pid=$!
 		PIDS+=("$pid")
-		if wait_http "http://127.0.0.1:$port/v2/" "$pid" 10; then
-			NGINX_MASTER=$pid
+		if wait_http "http://127.0.0.1:$port/v2/" "$pid" 10 "${waitargs[@]}"; then
+			MASTER[$t]=$pid
 			local w
 			w=$(pgrep -P "$pid" | head -n 1)
 			[[ -n $w ]] || die "nginx worker process not found"
-			PID[nginx]=$w; BASE[nginx]=http://127.0.0.1:$port; ALIVE[nginx]=1
+			PID[$t]=$w; BASE[$t]=http://127.0.0.1:$port; ALIVE[$t]=1
+			LOGS[$t]="$d/error.log"
 			return 0
 		fi
 		stop_pid "$pid"
-		log "nginx did not come up on port $port (try $try)"
+		log "${TNAME[$t]} did not come up on port $port (try $try)"
 	done
 	tail_log "$d/error.log"
-	die "nginx failed to start; log: $d/error.log"
+	[[ -n $htpasswd ]] || die "nginx failed to start; log: $d/error.log"
+	NOTE[$t]="failed to start (last GET /v2/ answered ${LAST_CODE:-nothing}); log: $d/error.log"
+	log "${TNAME[$t]}: ${NOTE[$t]}"
+	return 0
 }
-log "starting nginx"
-start_nginx
+if [[ $ONLY != auth ]]; then
+	log "starting nginx"
+	start_nginx nginx "$T/nginx"
+fi
 
 # -- 3. regward
 REGWARD_VERSION="n/a"
+# start_regward TARGET NAME [EXTRA_JSON]: $T/NAME.json, .db, .log, .out;
+# EXTRA_JSON (",\n  key: value...") is added to the config. With auth,
+# /v2/ answers 401, so only /healthz says it is up.
 start_regward() {
-	local port pid
+	local t=$1 name=$2 extra=${3:-} port pid
 	if [[ ! -x $REGWARD_BIN ]]; then
-		NOTE[regward]="not built ($REGWARD_BIN missing or not executable)"
-		log "regward: ${NOTE[regward]}; its column will be n/a"
+		NOTE[$t]="not built ($REGWARD_BIN missing or not executable)"
+		log "${TNAME[$t]}: ${NOTE[$t]}; its column will be n/a"
 		return 0
 	fi
 	REGWARD_VERSION=$(timeout 5 "$REGWARD_BIN" --version 2>&1 | head -n 1) ||
 		REGWARD_VERSION="n/a (--version failed: ${REGWARD_VERSION:-no output})"
 	pick_port port
-	cat >"$T/regward.json" <<-EOF
+	cat >"$T/$name.json" <<-EOF
 	{
 	  "listen": "127.0.0.1:$port",
 	  "public_url": "http://127.0.0.1:$port",
 	  "upstream": {"url": "http://127.0.0.1:$REG_PORT"},
-	  "database": "$T/regward.db",
-	  "log": {"file": "$T/regward.log"}
+	  "database": "$T/$name.db",
+	  "log": {"file": "$T/$name.log"}$extra
 	}
 	EOF
-	"$REGWARD_BIN" serve -c "$T/regward.json" >"$T/regward.out" 2>&1 &
+	"$REGWARD_BIN" serve -c "$T/$name.json" >"$T/$name.out" 2>&1 &
 	pid=$!
 	PIDS+=("$pid")
+	LOGS[$t]="$T/$name.out $T/$name.log"
 	if wait_http "http://127.0.0.1:$port/healthz" "$pid" 10; then
-		PID[regward]=$pid; BASE[regward]=http://127.0.0.1:$port; ALIVE[regward]=1
+		PID[$t]=$pid; BASE[$t]=http://127.0.0.1:$port; ALIVE[$t]=1
 		return 0
 	fi
 	if kill -0 "$pid" 2>/dev/null; then
-		local hz=$LAST_CODE
+		local hz=$LAST_CODE v2
 		[[ $hz == 000 ]] && hz="no answer within 1s"
-		# /healthz broken but the proxy may still work: measure it anyway.
-		if [[ $(http_code "http://127.0.0.1:$port/v2/") == 200 ]]; then
-			PID[regward]=$pid; BASE[regward]=http://127.0.0.1:$port; ALIVE[regward]=1
-			NOTE[regward]="GET /healthz did not answer 200 within 10s (last try: $hz), but GET /v2/ through it did, so it was measured anyway"
-			log "regward: ${NOTE[regward]}"
+		# /healthz broken but the proxy may still work: measure it anyway
+		# (with auth, a 401 from /v2/ also shows it answers).
+		v2=$(http_code "http://127.0.0.1:$port/v2/")
+		if [[ $v2 == 200 || ( -n $extra && $v2 == 401 ) ]]; then
+			PID[$t]=$pid; BASE[$t]=http://127.0.0.1:$port; ALIVE[$t]=1
+			NOTE[$t]="GET /healthz did not answer 200 within 10s (last try: $hz), but GET /v2/ through it answered $v2, so it was measured anyway"
+			log "${TNAME[$t]}: ${NOTE[$t]}"
 			return 0
 		fi
-		NOTE[regward]="started but neither /healthz nor /v2/ answered 200 within 10s (/healthz last try: $hz)"
+		NOTE[$t]="started but neither /healthz nor /v2/ answered within 10s (/healthz last try: $hz)"
 		stop_pid "$pid"
 	else
 		exit_desc "$pid"
-		NOTE[regward]="failed to start ($EXIT_DESC)"
+		NOTE[$t]="failed to start ($EXIT_DESC)"
 	fi
-	log "regward: ${NOTE[regward]}; its column will be n/a"
-	tail_log "$T/regward.out"
-	tail_log "$T/regward.log"
+	log "${TNAME[$t]}: ${NOTE[$t]}; its column will be n/a"
+	tail_log "$T/$name.out"
+	tail_log "$T/$name.log"
 }
-log "starting regward ($REGWARD_BIN)"
-start_regward
+if [[ $ONLY != auth ]]; then
+	log "starting regward ($REGWARD_BIN)"
+	start_regward regward regward
+fi
 
 for t in "${TARGETS[@]}"; do
 	[[ ${ALIVE[$t]:-0} == 1 ]] || continue
@@ -491,11 +546,13 @@ push_blob() {
 }
 
 
-log "pushing the ${BLOB_MB} MiB blob directly to the registry"
 PHASE="setup push"
-code=$(push_blob "${BASE[reg]}" bench/pull "$T/blob" "$BLOB_DIGEST") ||
-	die "pushing the blob to docker-registry failed"
-[[ $code == 201 ]] || die "pushing the blob to docker-registry answered $code"
+if [[ $ONLY != auth ]]; then
+	log "pushing the ${BLOB_MB} MiB blob directly to the registry"
+	code=$(push_blob "${BASE[reg]}" bench/pull "$T/blob" "$BLOB_DIGEST") ||
+		die "pushing the blob to docker-registry failed"
+	[[ $code == 201 ]] || die "pushing the blob to docker-registry answered $code"
+fi
 
 # Small OCI image: a config blob and one 1 KiB layer.
 head -c 1024 /dev/urandom >"$T/layer"
@@ -521,6 +578,104 @@ code=$(curl -sS -m 30 -o "$T/manifest-put.out" -w '%{http_code}' -X PUT \
 	"${BASE[reg]}/v2/bench/manifest/manifests/latest") || die "manifest PUT failed"
 [[ $code == 201 ]] || { cat "$T/manifest-put.out" >&2; die "manifest PUT answered $code"; }
 
+# ---------------------------------------------------------------- load-test tools
+cat >"$T/head.lua" <<EOF
+wrk.method = "HEAD"
+wrk.headers["Accept"] = "$MANIFEST_TYPE"
+EOF
+
+# run_wrk TARGET KEY [extra wrk args]: requests/s into R[KEY,TARGET],
+# p99 latency (ms) into R[KEY_p99,TARGET].
+run_wrk() {
+	local t=$1 key=$2; shift 2
+	local url="${BASE[$t]}/v2/bench/manifest/manifests/latest" out f=$T/wrk.$key.$t
+	timeout $(( DURATION + 60 )) wrk -t"$THREADS" -c"$CONNS" -d1s \
+		-H "Accept: $MANIFEST_TYPE" "$@" "$url" >/dev/null 2>&1 || true # warm-up
+	if ! timeout $(( DURATION + 60 )) wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" \
+		--latency -H "Accept: $MANIFEST_TYPE" "$@" "$url" >"$f" 2>&1; then
+		suspect "$t" "wrk ($key) failed or hung: $(tail -n 2 "$f" | tr '\n' ' ')"
+		return 0
+	fi
+	local rps non2xx sockerr reqs p99
+	rps=$(awk '/^Requests\/sec:/{print $2}' "$f")
+	reqs=$(awk '/requests in/{print $1}' "$f")
+	non2xx=$(awk '/Non-2xx or 3xx responses:/{print $NF}' "$f")
+	sockerr=$(awk '/Socket errors:/{for(i=1;i<=NF;i++) if($i ~ /^[0-9]+,?$/) s+=$i; print s+0}' "$f")
+	p99=$(awk '$1=="99%"{v=$2; if(v~/us$/){sub(/us$/,"",v);v/=1000}
+		else if(v~/ms$/){sub(/ms$/,"",v)} else if(v~/s$/){sub(/s$/,"",v);v*=1000}
+		print v}' "$f")
+	if [[ -z $rps || ${reqs:-0} == 0 ]]; then
+		suspect "$t" "wrk ($key): no requests completed"
+		return 0
+	fi
+	if [[ -n $non2xx && $non2xx != 0 ]]; then
+		suspect "$t" "wrk ($key): $non2xx of $reqs responses were not 2xx/3xx; rate not counted"
+		return 0
+	fi
+	[[ -n $sockerr && $sockerr != 0 ]] && suspect "$t" "wrk ($key): $sockerr socket errors"
+	R[$key,$t]=$rps
+	R[${key}_p99,$t]=$p99
+	log "  ${TNAME[$t]} $key: $rps req/s, p99 ${p99} ms"
+}
+
+# rounds KEY FUNC [args]: FUNC TARGET KEY [args] for every target in RT, in
+# LOAD_RUNS interleaved rounds; R[KEY,t] (and R[KEY_p99,t]) end up as the
+# median over the rounds that produced a number. A number measured while
+# the server died is dropped.
+rounds() {
+	local key=$1 fn=$2 r t; shift 2
+	local -A got=() got99=()
+	for (( r=1; r<=LOAD_RUNS; r++ )); do
+		for t in "${RT[@]}"; do
+			check_alive "$t" || continue
+			unset "R[$key,$t]" "R[${key}_p99,$t]"
+			"$fn" "$t" "$key" "$@"
+			check_alive "$t" || continue
+			[[ -n ${R[$key,$t]:-} ]] && got[$t]+="${R[$key,$t]} "
+			[[ -n ${R[${key}_p99,$t]:-} ]] && got99[$t]+="${R[${key}_p99,$t]} "
+		done
+	done
+	for t in "${RT[@]}"; do
+		unset "R[$key,$t]" "R[${key}_p99,$t]"
+		[[ -n ${got[$t]:-} ]] && R[$key,$t]=$(tr ' ' '\n' <<<"${got[$t]}" | grep . | median)
+		[[ -n ${got99[$t]:-} ]] && R[${key}_p99,$t]=$(tr ' ' '\n' <<<"${got99[$t]}" | grep . | median)
+	done
+	return 0
+}
+
+run_ab() { # TARGET KEY [extra ab args]: requests/s into R[KEY,TARGET]
+	local t=$1 key=$2; shift 2
+	local f=$T/ab.$key.$t n
+	if ! timeout $(( 120 + AB_N / 100 + DURATION )) ab -q -k -c "$CONNS" -s 30 "$@" \
+		-H "Accept: $MANIFEST_TYPE" "${BASE[$t]}/v2/bench/manifest/manifests/latest" >"$f" 2>&1; then
+		suspect "$t" "ab ($key) failed or hung: $(tail -n 2 "$f" | tr '\n' ' ')"
+		check_alive "$t" || true
+		return 0
+	fi
+	local rps done_n failed non2xx ka
+	rps=$(awk '/^Requests per second:/{print $4}' "$f")
+	done_n=$(awk '/^Complete requests:/{print $3}' "$f")
+	failed=$(awk '/^Failed requests:/{print $3}' "$f")
+	non2xx=$(awk '/^Non-2xx responses:/{print $3}' "$f")
+	ka=$(awk '/^Keep-Alive requests:/{print $3}' "$f")
+	if [[ ${non2xx:-0} != 0 || ${failed:-0} != 0 || ${done_n:-0} == 0 ]]; then
+		suspect "$t" "ab ($key): ${done_n:-0} complete, ${failed:-0} failed, ${non2xx:-0} non-2xx; rate not counted"
+		return 0
+	fi
+	(( ${ka:-0} * 10 >= done_n * 9 )) ||
+		suspect "$t" "ab ($key): only ${ka:-0} of $done_n requests reused a keep-alive connection (HTTP/1.0 keep-alive)"
+	R[$key,$t]=$rps
+	log "  ${TNAME[$t]} $key: $rps req/s ($done_n requests, keep-alive ${ka:-0})"
+}
+run_ab_n() { # TARGET KEY: ab -n AB_N, counted only when all AB_N completed
+	local n
+	run_ab "$1" "$2" -n "$AB_N"
+	[[ -n ${R[$2,$1]:-} ]] || return 0
+	n=$(awk '/^Complete requests:/{print $3}' "$T/ab.$2.$1")
+	[[ $n == "$AB_N" ]] || { suspect "$1" "ab: $n of $AB_N requests complete"; unset "R[$2,$1]"; }
+}
+
+if [[ $ONLY != auth ]]; then # main section: blobs, manifests, RSS
 # ---------------------------------------------------------------- correctness
 # Each proxy must hand back the same bytes as the registry before its
 # speed means anything.
@@ -615,70 +770,6 @@ for t in "${TARGETS[@]}"; do
 done
 
 # ---------------------------------------------------------------- manifests
-cat >"$T/head.lua" <<EOF
-wrk.method = "HEAD"
-wrk.headers["Accept"] = "$MANIFEST_TYPE"
-EOF
-
-# run_wrk TARGET KEY [extra wrk args]: requests/s into R[KEY,TARGET],
-# p99 latency (ms) into R[KEY_p99,TARGET].
-run_wrk() {
-	local t=$1 key=$2; shift 2
-	local url="${BASE[$t]}/v2/bench/manifest/manifests/latest" out f=$T/wrk.$key.$t
-	timeout $(( DURATION + 60 )) wrk -t"$THREADS" -c"$CONNS" -d1s \
-		-H "Accept: $MANIFEST_TYPE" "$@" "$url" >/dev/null 2>&1 || true # warm-up
-	if ! timeout $(( DURATION + 60 )) wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" \
-		--latency -H "Accept: $MANIFEST_TYPE" "$@" "$url" >"$f" 2>&1; then
-		suspect "$t" "wrk ($key) failed or hung: $(tail -n 2 "$f" | tr '\n' ' ')"
-		return 0
-	fi
-	local rps non2xx sockerr reqs p99
-	rps=$(awk '/^Requests\/sec:/{print $2}' "$f")
-	reqs=$(awk '/requests in/{print $1}' "$f")
-	non2xx=$(awk '/Non-2xx or 3xx responses:/{print $NF}' "$f")
-	sockerr=$(awk -F'[ ,]+' '/Socket errors:/{print $4+$6+$8+$10}' "$f")
-	p99=$(awk '$1=="99%"{v=$2; if(v~/us$/){sub(/us$/,"",v);v/=1000}
-		else if(v~/ms$/){sub(/ms$/,"",v)} else if(v~/s$/){sub(/s$/,"",v);v*=1000}
-		print v}' "$f")
-	if [[ -z $rps || ${reqs:-0} == 0 ]]; then
-		suspect "$t" "wrk ($key): no requests completed"
-		return 0
-	fi
-	if [[ -n $non2xx && $non2xx != 0 ]]; then
-		suspect "$t" "wrk ($key): $non2xx of $reqs responses were not 2xx/3xx; rate not counted"
-		return 0
-	fi
-	[[ -n $sockerr && $sockerr != 0 ]] && suspect "$t" "wrk ($key): $sockerr socket errors"
-	R[$key,$t]=$rps
-	R[${key}_p99,$t]=$p99
-	log "  ${TNAME[$t]} $key: $rps req/s, p99 ${p99} ms"
-}
-
-# rounds KEY FUNC [args]: FUNC TARGET KEY [args] for every target, in
-# LOAD_RUNS interleaved rounds; R[KEY,t] (and R[KEY_p99,t]) end up as the
-# median over the rounds that produced a number. A number measured while
-# the server died is dropped.
-rounds() {
-	local key=$1 fn=$2 r t; shift 2
-	local -A got=() got99=()
-	for (( r=1; r<=LOAD_RUNS; r++ )); do
-		for t in "${TARGETS[@]}"; do
-			check_alive "$t" || continue
-			unset "R[$key,$t]" "R[${key}_p99,$t]"
-			"$fn" "$t" "$key" "$@"
-			check_alive "$t" || continue
-			[[ -n ${R[$key,$t]:-} ]] && got[$t]+="${R[$key,$t]} "
-			[[ -n ${R[${key}_p99,$t]:-} ]] && got99[$t]+="${R[${key}_p99,$t]} "
-		done
-	done
-	for t in "${TARGETS[@]}"; do
-		unset "R[$key,$t]" "R[${key}_p99,$t]"
-		[[ -n ${got[$t]:-} ]] && R[$key,$t]=$(tr ' ' '\n' <<<"${got[$t]}" | grep . | median)
-		[[ -n ${got99[$t]:-} ]] && R[${key}_p99,$t]=$(tr ' ' '\n' <<<"${got99[$t]}" | grep . | median)
-	done
-	return 0
-}
-
 PHASE="manifest GET (wrk)"
 log "manifest GET, wrk -t$THREADS -c$CONNS -d${DURATION}s, $LOAD_RUNS round(s)"
 rounds man_get_wrk run_wrk
@@ -692,30 +783,6 @@ if ! timeout 10 wrk -t1 -c1 -d1s -s "$T/head.lua" \
 	awk '/requests in/{n=$1} END{exit !(n>0)}'; then
 	HEAD_TOOL=ab
 fi
-run_ab() { # TARGET KEY [extra ab args]: requests/s into R[KEY,TARGET]
-	local t=$1 key=$2; shift 2
-	local f=$T/ab.$key.$t n
-	if ! timeout $(( 120 + AB_N / 100 + DURATION )) ab -q -k -c "$CONNS" -s 30 "$@" \
-		-H "Accept: $MANIFEST_TYPE" "${BASE[$t]}/v2/bench/manifest/manifests/latest" >"$f" 2>&1; then
-		suspect "$t" "ab ($key) failed or hung: $(tail -n 2 "$f" | tr '\n' ' ')"
-		check_alive "$t" || true
-		return 0
-	fi
-	local rps done_n failed non2xx ka
-	rps=$(awk '/^Requests per second:/{print $4}' "$f")
-	done_n=$(awk '/^Complete requests:/{print $3}' "$f")
-	failed=$(awk '/^Failed requests:/{print $3}' "$f")
-	non2xx=$(awk '/^Non-2xx responses:/{print $3}' "$f")
-	ka=$(awk '/^Keep-Alive requests:/{print $3}' "$f")
-	if [[ ${non2xx:-0} != 0 || ${failed:-0} != 0 || ${done_n:-0} == 0 ]]; then
-		suspect "$t" "ab ($key): ${done_n:-0} complete, ${failed:-0} failed, ${non2xx:-0} non-2xx; rate not counted"
-		return 0
-	fi
-	(( ${ka:-0} * 10 >= done_n * 9 )) ||
-		suspect "$t" "ab ($key): only ${ka:-0} of $done_n requests reused a keep-alive connection (HTTP/1.0 keep-alive)"
-	R[$key,$t]=$rps
-	log "  ${TNAME[$t]} $key: $rps req/s ($done_n requests, keep-alive ${ka:-0})"
-}
 if [[ $HEAD_TOOL == wrk ]]; then
 	log "manifest HEAD, wrk -t$THREADS -c$CONNS -d${DURATION}s (lua: wrk.method = HEAD), $LOAD_RUNS round(s)"
 	rounds man_head run_wrk -s "$T/head.lua"
@@ -727,13 +794,6 @@ fi
 
 PHASE="manifest GET (ab)"
 log "manifest GET, ab -k -n $AB_N -c $CONNS, $LOAD_RUNS round(s)"
-run_ab_n() { # TARGET KEY: ab -n AB_N, counted only when all AB_N completed
-	local n
-	run_ab "$1" "$2" -n "$AB_N"
-	[[ -n ${R[$2,$1]:-} ]] || return 0
-	n=$(awk '/^Complete requests:/{print $3}' "$T/ab.$2.$1")
-	[[ $n == "$AB_N" ]] || { suspect "$1" "ab: $n of $AB_N requests complete"; unset "R[$2,$1]"; }
-}
 rounds man_get_ab run_ab_n
 
 # ---------------------------------------------------------------- parallel pulls / RSS
@@ -776,9 +836,199 @@ for t in "${TARGETS[@]}"; do
 	check_alive "$t" || { unset "R[hwm_par,$t]"; continue; }
 done
 
+fi # main section
+
+# ---------------------------------------------------------------- auth
+# Manifest GET with credentials (issue 3): the registry alone (no auth) as
+# the baseline, one regward with auth measured with Basic (login cached
+# after a warm-up request) and with a Bearer token from its /token, and
+# nginx with the recipe's auth_basic and a bcrypt htpasswd, which runs
+# bcrypt on every request. Same manifest, same load tools.
+auth_section() {
+	PHASE="auth setup"
+	AUTH_LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+	AUTH_DATE=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
+	log "auth section: registry alone, regward with Basic and Bearer, nginx auth_basic"
+	# The baseline is the registry already running (same process as reg).
+	PID[areg]=${PID[reg]}; BASE[areg]=${BASE[reg]}; ALIVE[areg]=${ALIVE[reg]:-0}
+	LOGS[areg]=$T/registry.log
+	# regward without auth, for reference: the main section's, or one of
+	# its own when that section did not run.
+	if [[ ${ALIVE[regward]:-0} == 1 ]]; then
+		PID[rwplain]=${PID[regward]}; BASE[rwplain]=${BASE[regward]}; ALIVE[rwplain]=1
+		LOGS[rwplain]=${LOGS[regward]:-}
+	elif [[ $ONLY == auth ]]; then
+		log "starting regward without auth"
+		start_regward rwplain regward
+	else
+		NOTE[rwplain]="see regward in the main section"
+	fi
+
+	# nginx with auth_basic, bcrypt htpasswd at htpasswd -B's default cost.
+	mkdir -p "$T/nginx-auth"
+	chmod 755 "$T/nginx-auth"
+	htpasswd -Bbn "$AUTH_USER" "$AUTH_PASS" | grep . >"$T/nginx-auth/htpasswd"
+	chmod 644 "$T/nginx-auth/htpasswd" # read by the worker (nobody when run as root)
+	HTPASSWD_COST=$(awk -F'$' 'NR==1{print $3+0}' "$T/nginx-auth/htpasswd")
+	HTPASSWD_PREFIX=$(awk -F'$' 'NR==1{print "$" $2 "$"}' "$T/nginx-auth/htpasswd")
+	log "starting nginx with auth_basic (bcrypt $HTPASSWD_PREFIX, cost $HTPASSWD_COST)"
+	start_nginx ngauth "$T/nginx-auth" "$T/nginx-auth/htpasswd"
+
+	# regward with auth: one instance serves both credential kinds.
+	log "starting regward with auth"
+	start_regward rwbasic regward-auth ",
+	  \"auth\": {\"token\": {\"key\": \"$T/token.pem\"}},
+	  \"policies\": [{\"repository\": \"bench/**\", \"pull\": [\"*\"], \"push\": [\"role:ci\"]}]"
+	AUTH_HASH="n/a"
+	if [[ ${ALIVE[rwbasic]:-0} == 1 ]]; then
+		PID[rwbearer]=${PID[rwbasic]}; BASE[rwbearer]=${BASE[rwbasic]}; ALIVE[rwbearer]=1
+		LOGS[rwbearer]=${LOGS[rwbasic]}
+		# The database is read live, so the user can be added after start.
+		if ! "$REGWARD_BIN" user add "$AUTH_USER" --role ci --password-stdin \
+			-c "$T/regward-auth.json" <<<"$AUTH_PASS" >"$T/user-add.out" 2>&1; then
+			suspect rwbasic "regward user add failed: $(tail -n 3 "$T/user-add.out" | tr '\n' ' ')"
+		fi
+		if command -v sqlite3 >/dev/null 2>&1; then
+			AUTH_HASH=$(sqlite3 "$T/regward-auth.db" \
+				"select substr(hash, 1, instr(substr(hash, 4), '\$') + 3) from principals where name = '$AUTH_USER'" 2>/dev/null) || AUTH_HASH="n/a"
+			[[ -n $AUTH_HASH ]] || AUTH_HASH="n/a"
+		fi
+	else
+		NOTE[rwbearer]="see regward Basic (the same instance)"
+	fi
+	AUTH_HDR[rwbasic]="Authorization: Basic $(printf '%s:%s' "$AUTH_USER" "$AUTH_PASS" | base64 -w0)"
+	AUTH_HDR[ngauth]=${AUTH_HDR[rwbasic]}
+	fresh_token || true
+
+	# -- correctness before timing
+	PHASE="auth correctness check"
+	local t
+	for t in "${AUTH_TARGETS[@]}"; do
+		check_alive "$t" || continue
+		auth_check "$t"
+	done
+
+	# -- load
+	RT=("${AUTH_TARGETS[@]}")
+	PHASE="auth manifest GET (wrk)"
+	log "auth: manifest GET, wrk -t$THREADS -c$CONNS -d${DURATION}s, $LOAD_RUNS round(s)"
+	rounds auth_get_wrk auth_run run_wrk
+	PHASE="auth manifest GET (ab)"
+	log "auth: manifest GET, ab -k -c $CONNS -t $DURATION, $LOAD_RUNS round(s)"
+	# -t before -n: ab caps -t runs at 50000 requests unless -n follows.
+	rounds auth_get_ab auth_run run_ab -t "$DURATION" -n 100000000
+	RT=("${TARGETS[@]}")
+	for t in "${AUTH_TARGETS[@]}"; do
+		check_alive "$t" || true
+	done
+	auth_stalls
+	AUTH_LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
+}
+
+# auth_stalls: requests the auth regward logged as taking over 1 s. One
+# known cause: a Basic login is cached for 60 s from its verification (a hit
+# does not renew it); when the entry expires under load, every connection
+# with those credentials runs the password hash at once.
+auth_stalls() {
+	local f=$T/regward-auth.log n max when
+	[[ -s $f ]] || return 0
+	jq -R -r 'fromjson? | select(.msg == "request" and (.ms // 0) > 1000)
+		| "\(.time[11:19]) \(.ms) \(.principal // "-")"' "$f" >"$T/auth-slow.txt" 2>/dev/null || return 0
+	n=$(wc -l <"$T/auth-slow.txt")
+	(( n > 0 )) || return 0
+	max=$(awk '$2>m{m=$2} END{printf "%.1f", m/1000}' "$T/auth-slow.txt")
+	when=$(awk '{print substr($1,1,5)}' "$T/auth-slow.txt" | uniq | tr '\n' ' ')
+	suspect rwbasic "regward (the auth instance, Basic and Bearer) logged $n requests that took over 1 s (longest ${max} s; minutes ${when% }; principals $(awk '{print $3}' "$T/auth-slow.txt" | sort -u | tr '\n' ' ' | sed 's/ $//')): a stall, not load; see bench/README.md, Authentication"
+}
+
+# fresh_token: a Bearer token from regward's /token for pull on
+# bench/manifest into AUTH_HDR[rwbearer]; 1 when none came.
+TOKEN_TTL=""
+fresh_token() {
+	[[ ${ALIVE[rwbearer]:-0} == 1 ]] || return 1
+	local b=${BASE[rwbearer]} tok code
+	code=$(curl -sS -m 10 -o "$T/token.json" -w '%{http_code}' -u "$AUTH_USER:$AUTH_PASS" \
+		"$b/token?service=${b#http://}&scope=repository:bench/manifest:pull" 2>"$T/curl.err") || code=000
+	tok=$(jq -r '.token // empty' "$T/token.json" 2>/dev/null || true)
+	if [[ $code != 200 || -z $tok ]]; then
+		suspect rwbearer "GET /token answered $code without a token: $(head -c 200 "$T/token.json" "$T/curl.err" 2>/dev/null | tr '\n' ' ')"
+		unset "AUTH_HDR[rwbearer]"
+		return 1
+	fi
+	TOKEN_TTL=$(jq -r '.expires_in // empty' "$T/token.json" 2>/dev/null || true)
+	AUTH_HDR[rwbearer]="Authorization: Bearer $tok"
+}
+
+# auth_run TARGET KEY FUNC [args]: FUNC TARGET KEY [args] with the
+# target's Authorization header, after making sure the credential is warm:
+# a fresh token for Bearer (tokens live 5 minutes; a full section takes
+# longer), one request for Basic so the login is in regward's cache (60 s,
+# while a round of every target can take longer).
+auth_run() {
+	local t=$1 key=$2 fn=$3 h=() hc; shift 3
+	case $t in
+	rwbearer) fresh_token || return 0 ;;
+	rwbasic)
+		hc=$(http_code "${BASE[$t]}/v2/bench/manifest/manifests/latest" \
+			-H "Accept: $MANIFEST_TYPE" -H "${AUTH_HDR[$t]}")
+		[[ $hc == 200 ]] || suspect "$t" "warm-up GET with Basic answered $hc"
+		;;
+	esac
+	[[ -n ${AUTH_HDR[$t]:-} ]] && h=(-H "${AUTH_HDR[$t]}")
+	"$fn" "$t" "$key" "$@" "${h[@]}"
+}
+
+# auth_check TARGET: with the target's credentials, GET answers 200 with the
+# manifest's bytes, digest header and one API-version header, and HEAD 200;
+# without credentials, and with wrong ones, 401.
+auth_check() {
+	local t=$1 b=${BASE[$1]} u got st n hc h=() bad
+	u="${BASE[$t]}/v2/bench/manifest/manifests/latest"
+	[[ -n ${AUTH_HDR[$t]:-} ]] && h=(-H "${AUTH_HDR[$t]}")
+	local open=0
+	[[ $t == areg || $t == rwplain ]] && open=1
+	if (( !open )) && [[ ${#h[@]} == 0 ]]; then
+		suspect "$t" "no credentials to check with"
+		return 0
+	fi
+	got=$(curl -sS -m 10 -H "Accept: $MANIFEST_TYPE" "${h[@]}" -D "$T/ahdr.$t" "$u" |
+		sha256sum | cut -d' ' -f1) || got=fail
+	st=$(awk 'NR==1{print $2}' "$T/ahdr.$t" 2>/dev/null)
+	[[ $st == 200 ]] || suspect "$t" "authenticated manifest GET answered ${st:-nothing} (want 200)"
+	[[ sha256:$got == "$MANIFEST_DIGEST" ]] ||
+		suspect "$t" "authenticated manifest GET body differs from what was pushed (status ${st:-none})"
+	tr -d '\r' <"$T/ahdr.$t" | grep -qi "^docker-content-digest: $MANIFEST_DIGEST\$" ||
+		suspect "$t" "authenticated manifest GET lacks the right Docker-Content-Digest header"
+	n=$(tr -d '\r' <"$T/ahdr.$t" | grep -ci '^docker-distribution-api-version:' || true)
+	[[ $n == 1 ]] || suspect "$t" "authenticated manifest GET has $n Docker-Distribution-Api-Version headers (want 1)"
+	hc=$(http_code "$u" -I -H "Accept: $MANIFEST_TYPE" "${h[@]}")
+	[[ $hc == 200 ]] || suspect "$t" "authenticated manifest HEAD answered $hc (want 200)"
+	(( open )) && return 0
+	hc=$(http_code "$u" -H "Accept: $MANIFEST_TYPE")
+	[[ $hc == 401 ]] || suspect "$t" "manifest GET without credentials answered $hc (want 401)"
+	hc=$(curl -s -o /dev/null -m 5 -D "$T/ahdr401.$t" -w '%{http_code}' "$u" 2>/dev/null || true)
+	tr -d '\r' <"$T/ahdr401.$t" | grep -qi '^www-authenticate: ' ||
+		suspect "$t" "the 401 without credentials has no WWW-Authenticate header"
+	if [[ $t == rwbearer ]]; then
+		# the token with its last signature character changed
+		local tok=${AUTH_HDR[$t]#Authorization: Bearer }
+		[[ ${tok: -1} == A ]] && bad="${tok%?}B" || bad="${tok%?}A"
+		bad="Authorization: Bearer $bad"
+	else
+		bad="Authorization: Basic $(printf '%s:%s' "$AUTH_USER" "wrong-$AUTH_PASS" | base64 -w0)"
+	fi
+	hc=$(http_code "$u" -H "Accept: $MANIFEST_TYPE" -H "$bad")
+	[[ $hc == 401 ]] || suspect "$t" "manifest GET with wrong credentials (${bad%% *} ${bad#* }) answered $hc (want 401)"
+	log "  ${TNAME[$t]}: 200 with credentials ($st), 401 without and with wrong ones: checked"
+}
+
+if [[ $ONLY != main ]]; then
+	auth_section
+fi
+
 PHASE=report
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
-if [[ $HEAD_TOOL == wrk ]]; then HEAD_LABEL=wrk; else HEAD_LABEL="ab -k -i"; fi
+if [[ ${HEAD_TOOL:-} == wrk ]]; then HEAD_LABEL=wrk; else HEAD_LABEL="ab -k -i"; fi
 LR=""; (( LOAD_RUNS > 1 )) && LR=", median of $LOAD_RUNS"
 # ---------------------------------------------------------------- report
 REG_VERSION=$(docker-registry --version 2>&1 | head -n 1)
@@ -896,6 +1146,140 @@ notes() {
 	(( any )) || echo "- none: every response was checked and correct"
 }
 
+# ---------------------------------------------------------------- auth report
+aratio() { # METRIC TARGET -> x vs the registry in the auth section, or n/a
+	local a=${R[$1,$2]:-} b=${R[$1,areg]:-}
+	[[ -n $a && -n $b ]] || { echo n/a; return; }
+	awk -v a="$a" -v b="$b" 'BEGIN{if(b+0==0)print "n/a"; else printf "%.2f", a/b}'
+}
+AUTH_ROWS=(
+	"auth_get_wrk|manifest GET, wrk$LR|req/s|rps"
+	"auth_get_wrk_p99|manifest GET, wrk p99$LR|ms|ms"
+	"auth_get_ab|manifest GET, ab -k -t ${DURATION}$LR|req/s|rps"
+)
+auth_table() { # text or md
+	local mode=$1 row key label unit kind t v=() x=()
+	if [[ $mode == md ]]; then
+		echo "| metric | unit | registry (no auth) | regward (no auth) | regward Basic | regward Bearer | nginx auth_basic | regward (no auth) / registry | regward Basic / registry | regward Bearer / registry | nginx auth_basic / registry |"
+		echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+	else
+		printf '%-36s %-5s %8s %8s %8s %8s %8s %7s %7s %7s %7s\n' metric unit registry rw-none rw-basic rw-bear ng-auth none/r basic/r bear/r ng/r
+		printf '%s\n' "$(printf '%.0s-' $(seq 1 118))"
+	fi
+	for row in "${AUTH_ROWS[@]}"; do
+		IFS='|' read -r key label unit kind <<<"$row"
+		v=(); x=()
+		for t in "${AUTH_TARGETS[@]}"; do v+=("$(val "$key" "$t" "$kind")"); done
+		for t in rwplain rwbasic rwbearer ngauth; do x+=("$(aratio "$key" "$t")"); done
+		if [[ $mode == md ]]; then
+			echo "| $label | $unit | ${v[0]} | ${v[1]} | ${v[2]} | ${v[3]} | ${v[4]} | ${x[0]} | ${x[1]} | ${x[2]} | ${x[3]} |"
+		else
+			printf '%-36s %-5s %8s %8s %8s %8s %8s %7s %7s %7s %7s\n' "$label" "$unit" "${v[@]}" "${x[@]}"
+		fi
+	done
+}
+auth_target_row() { # LABEL METRIC TARGET NGINX-REF MIN
+	local label=$1 key=$2 t=$3 ng=$4 want=$5 r st
+	r=$(aratio "$key" "$t")
+	if [[ $r == n/a ]]; then st=n/a
+	elif awk -v a="${R[$key,$t]}" -v b="${R[$key,areg]}" -v w="$want" 'BEGIN{exit !(a/b >= w)}'; then st=met
+	else st=missed; fi
+	echo "| $label | >= ${want}x | $r | $ng | $st |"
+}
+auth_targets() {
+	echo "| target (regward vs registry alone, no auth) | wanted | regward | nginx auth_basic (for reference) | status |"
+	echo "| --- | --- | ---: | ---: | --- |"
+	auth_target_row "manifest GET req/s, Basic (cached), wrk" auth_get_wrk rwbasic "$(aratio auth_get_wrk ngauth)" 0.9
+	auth_target_row "manifest GET req/s, Bearer token, wrk" auth_get_wrk rwbearer "- (no Bearer)" 0.9
+	auth_target_row "manifest GET req/s, Basic (cached), ab -k (same bar)" auth_get_ab rwbasic "$(aratio auth_get_ab ngauth)" 0.9
+	auth_target_row "manifest GET req/s, Bearer token, ab -k (same bar)" auth_get_ab rwbearer "- (no Bearer)" 0.9
+	echo
+	echo "nginx with auth_basic was expected at about a third of the registry alone: it runs bcrypt (here cost ${HTPASSWD_COST:-?}) on every request."
+}
+auth_notes() {
+	local t any=0
+	for t in "${AUTH_TARGETS[@]}"; do
+		if [[ -n ${NOTE[$t]:-} ]]; then
+			echo "- **${TNAME[$t]}**: ${NOTE[$t]}"
+			any=1
+		fi
+	done
+	(( any )) || echo "- none: every response was checked and correct (200 and the manifest's bytes with credentials, 401 without and with wrong ones)"
+}
+auth_md() { # the "## Authentication" section of RESULTS.md
+	echo "## Authentication: manifest GET with credentials"
+	echo
+	if (( DURATION < 10 )); then
+		echo "> **Reduced run** (${DURATION}s load tests): for checking the harness, not a result."
+		echo
+	fi
+	echo "Written by \`bench/run.sh\` (BENCH_ONLY=$ONLY) on $AUTH_DATE from commit $GIT_REV,"
+	echo "on $NPROC x $CPU_MODEL ($KERNEL), ${NGINX_VERSION#nginx version: }, $REG_VERSION, $REGWARD_VERSION."
+	echo "Load average (1, 5, 15 min): $AUTH_LOAD_START at the start of this section, ${AUTH_LOAD_END:-n/a} at its end (the bench itself adds about 2)."
+	if awk -v l="${AUTH_LOAD_START%% *}" 'BEGIN{exit !(l >= 0.5)}'; then
+		echo
+		echo "> **Warning:** the machine was already busy when this section started (load $AUTH_LOAD_START):"
+		echo "> other work competed for the CPUs and the numbers below are unreliable."
+	fi
+	echo
+	echo "### Parameters"
+	echo
+	echo "- the same manifest as above ($(stat -c %s "$T/manifest.json") bytes, \`bench/manifest:latest\`, pushed directly to the registry), Accept: $MANIFEST_TYPE"
+	echo "- registry (no auth): the same docker-registry process, measured again here as the baseline for this section's ratios; regward (no auth): $( [[ $ONLY == all ]] && echo "the main section's regward" || echo "a regward with the main section's configuration"), measured here for reference"
+	echo "- regward: a second instance with \`\"auth\": {\"token\": {\"key\": ...}}\` (ES256 tokens, default 5 min lifetime, Basic logins cached 60 s) and the policy \`{\"repository\": \"bench/**\", \"pull\": [\"*\"], \"push\": [\"role:ci\"]}\`; user \`$AUTH_USER\` (role ci) made by \`regward user add\`, hash ${AUTH_HASH:-n/a} (yescrypt, libxcrypt's default cost)"
+	echo "- regward Basic: \`Authorization: Basic\` with that user; before each timed run one GET puts the login in regward's cache, then wrk's own 1 s warm-up (the entry lasts 60 s from its verification, so it can still expire during a run: see Notes)"
+	echo "- regward Bearer: \`Authorization: Bearer\` with a token from \`GET /token?service=...&scope=repository:bench/manifest:pull\` (Basic login), fetched afresh before each timed run (expires_in ${TOKEN_TTL:-n/a} s)"
+	echo "- nginx auth_basic: the nginx configuration above plus the recipe's \`auth_basic \"Registry realm\"; auth_basic_user_file\` with one line from \`htpasswd -Bbn\` (bcrypt \`${HTPASSWD_PREFIX:-?}\`, cost ${HTPASSWD_COST:-?}, htpasswd -B's default), worker_processes 1; the same Basic header"
+	echo "- wrk -t$THREADS -c$CONNS -d${DURATION}s (after 1s warm-up); ab -k -c $CONNS -t $DURATION (time-bounded: at nginx auth_basic's rate, -n $AB_N would take minutes)"
+	echo "- load tests: $LOAD_RUNS interleaved round(s) per target (BENCH_LOAD_RUNS); the figure is the median"
+	echo
+	echo "### Results"
+	echo
+	auth_table md
+	echo
+	echo "Ratios are to docker-registry alone without auth, measured in this section; higher is better except for p99."
+	echo
+	echo "### Targets from the issue"
+	echo
+	auth_targets
+	echo
+	echo "### Notes"
+	echo
+	auth_notes
+}
+auth_text() {
+	echo
+	echo "regward bench, auth section, $AUTH_DATE, ${DURATION}s load tests, $NPROC CPUs ($CPU_MODEL)"
+	echo
+	auth_table text
+	echo
+	auth_targets | sed -e 's/^| //' -e 's/ |$//' -e 's/ | /  |  /g' | grep -v -- '^---'
+	echo
+	echo "notes:"
+	auth_notes
+}
+# The auth section of an existing RESULTS.md (from "## Authentication" to
+# the next "## " heading), and the file without it.
+auth_md_extract() { awk '/^## /{on = /^## Authentication/} on' "$1"; }
+auth_md_drop() {
+	awk '/^## /{skip = /^## Authentication/} !skip' "$1" |
+		awk '{l[NR]=$0} END{n=NR; while(n>0 && l[n]=="") n--; for(i=1;i<=n;i++) print l[i]}'
+}
+
+# ---------------------------------------------------------------- output
+if [[ $ONLY == auth ]]; then
+	auth_text || true
+	if [[ -s $RESULTS ]]; then
+		auth_md_drop "$RESULTS" >"$T/results.md"
+		{ echo; auth_md; } >>"$T/results.md"
+	else
+		{ echo "# regward benchmark results"; echo; auth_md; } >"$T/results.md"
+	fi
+	cat "$T/results.md" >"$RESULTS"
+	log "wrote the auth section of $RESULTS (the other sections are kept as they were)"
+	exit 0
+fi
+
 {
 	echo
 	echo "regward bench, $NOW, blob ${BLOB_MB} MiB, ${DURATION}s load tests, $NPROC CPUs ($CPU_MODEL)"
@@ -906,7 +1290,12 @@ notes() {
 	echo
 	echo "notes:"
 	notes
+	[[ $ONLY == all ]] && auth_text
 } || true
+
+# BENCH_ONLY=main keeps an auth section measured earlier.
+OLD_AUTH=""
+[[ $ONLY == main && -s $RESULTS ]] && OLD_AUTH=$(auth_md_extract "$RESULTS")
 
 {
 	echo "# regward benchmark results"
@@ -964,5 +1353,12 @@ notes() {
 	echo "## Notes"
 	echo
 	notes
+	if [[ $ONLY == all ]]; then
+		echo
+		auth_md
+	elif [[ -n $OLD_AUTH ]]; then
+		echo
+		printf '%s\n' "$OLD_AUTH"
+	fi
 } >"$RESULTS"
 log "wrote $RESULTS"

@@ -42,9 +42,17 @@
 #define AUTH_UPLOAD_ID_MAX 128
 #define AUTH_REFRESH_TTL 86400 /* offline tokens: a day, token.c's ceiling */
 
+/*
+ * A remembered login. Fresh until stale_after; then, until expires, one
+ * request re-checks the password (refreshing) while the others are still
+ * answered from here, so a busy user's entry is renewed by one hash
+ * instead of expiring under every connection at once.
+ */
 struct auth_cache_entry {
 	unsigned char key[32];
+	time_t stale_after;
 	time_t expires;
+	int refreshing;
 	struct auth_principal p;
 };
 
@@ -639,8 +647,22 @@ auth_cache_get(struct auth *a, const unsigned char key[32], time_t now,
 
 	if (e->expires <= now || CRYPTO_memcmp(e->key, key, 32) != 0)
 		return 0;
+	if (now >= e->stale_after && !e->refreshing) {
+		e->refreshing = 1; /* this caller checks the password again */
+		return 0;
+	}
 	auth_principal_copy(p, &e->p);
 	return 1;
+}
+
+/* The password no longer verifies: forget the login at once. */
+static void
+auth_cache_drop(struct auth *a, const unsigned char key[32])
+{
+	struct auth_cache_entry *e = auth_cache_slot(a, key);
+
+	if (CRYPTO_memcmp(e->key, key, 32) == 0)
+		e->expires = e->stale_after = 0;
 }
 
 static void
@@ -652,7 +674,9 @@ auth_cache_put(struct auth *a, const unsigned char key[32], time_t now,
 	if (a->cache_ttl == 0)
 		return;
 	memcpy(e->key, key, 32);
-	e->expires = now + (time_t)a->cache_ttl;
+	e->stale_after = now + (time_t)a->cache_ttl;
+	e->expires = e->stale_after + (time_t)a->cache_ttl;
+	e->refreshing = 0;
 	auth_principal_copy(&e->p, p);
 }
 
@@ -670,6 +694,37 @@ auth_is_jwt(const char *s, size_t len)
 	return dots == 2;
 }
 
+/*
+ * The claims of a CI token worth keeping with each push it makes: which
+ * repository, branch and commit built the image (GitHub Actions, GitLab
+ * CI). Compact JSON into buf, "" when none fits.
+ */
+static void
+auth_claims_keep(const struct jwt *jwt, char *buf, size_t len)
+{
+	static const char *const keep[] = {"iss", "sub", "repository",
+	    "repository_owner", "ref", "sha", "workflow_ref", "run_id",
+	    "environment", "project_path", "pipeline_id", "ref_protected"};
+	json_t *o = json_object(), *v;
+	char *text;
+	size_t i;
+
+	buf[0] = '\0';
+	if (o == NULL)
+		return;
+	for (i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
+		if ((v = json_object_get(jwt->claims, keep[i])) != NULL &&
+		    (json_is_string(v) || json_is_integer(v) ||
+			json_is_boolean(v)))
+			json_object_set(o, keep[i], v);
+	if ((text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS)) != NULL) {
+		if (strlen(text) < len)
+			snprintf(buf, len, "%s", text);
+		free(text);
+	}
+	json_decref(o);
+}
+
 static enum auth_outcome
 auth_oidc(struct auth *a, const char *tok, size_t len, time_t now,
     struct auth_principal *p, char *why, size_t whylen)
@@ -677,14 +732,11 @@ auth_oidc(struct auth *a, const char *tok, size_t len, time_t now,
 	const struct oidc_provider *prov = NULL;
 	struct oidc_ident id;
 	struct jwt jwt;
+	char claims[AUTH_CLAIMS_MAX];
 	enum token_status st;
 	char err[TOKEN_ERR_MAX];
 	size_t i;
 
-	if (a->oidc == NULL || a->oidc->n == 0) {
-		snprintf(why, whylen, "an ID token, but no auth.oidc issuer");
-		return AUTH_FAILED;
-	}
 	if ((st = jwt_parse(tok, len, &jwt, err, sizeof(err))) != TOKEN_OK) {
 		snprintf(why, whylen, "oidc %s: %s", token_status_str(st), err);
 		return AUTH_FAILED;
@@ -695,13 +747,16 @@ auth_oidc(struct auth *a, const char *tok, size_t len, time_t now,
 		st = oidc_verify(a->oidc, a->jwks[i], &jwt, now, AUTH_LEEWAY,
 		    &id, err, sizeof(err));
 	}
-	jwt_clear(&jwt);
 	if (st != TOKEN_OK) {
+		jwt_clear(&jwt);
 		snprintf(why, whylen, "oidc %s: %s", token_status_str(st), err);
 		return AUTH_FAILED;
 	}
+	auth_claims_keep(&jwt, claims, sizeof(claims));
+	jwt_clear(&jwt);
 	auth_principal_set(p, POLICY_CI, id.principal,
 	    (const char *const *)id.provider->roles, id.provider->nroles);
+	snprintf(p->claims, sizeof(p->claims), "%s", claims);
 	return AUTH_OK;
 }
 
@@ -736,11 +791,31 @@ auth_bearer(struct auth *a, const char *tok, size_t len, time_t now,
 	}
 	p->bearer = 1;
 	p->access = c.access;
+	if (p->kind == POLICY_CI) {
+		struct auth_principal ci;
+		unsigned char ck[32];
+
+		if (auth_cache_key(a, "C", 1, c.sub, strlen(c.sub), ck) == 0 &&
+		    auth_cache_get(a, ck, now, &ci)) {
+			size_t r;
+
+			snprintf(p->claims, sizeof(p->claims), "%s", ci.claims);
+			for (r = 0; r < ci.nroles; r++) {
+				memcpy(p->rolebuf[r], ci.rolebuf[r],
+				    sizeof(p->rolebuf[r]));
+				p->roles[r] = p->rolebuf[r];
+			}
+			p->nroles = ci.nroles;
+		}
+	}
 	auth_cache_put(a, key, now, p);
 	/* Never past the token's own expiry. */
 	e = auth_cache_slot(a, key);
-	if (memcmp(e->key, key, sizeof(key)) == 0 && e->expires > c.exp)
-		e->expires = c.exp;
+	if (memcmp(e->key, key, sizeof(key)) == 0) {
+		if (e->expires > c.exp)
+			e->expires = c.exp;
+		e->stale_after = e->expires; /* nothing to re-check */
+	}
 	return AUTH_OK;
 }
 
@@ -809,7 +884,11 @@ auth_authenticate(struct auth *a, const char *hdr, size_t len,
 		goto out;
 	}
 	memset(p, 0, sizeof(*p)); /* a Bearer entry is not a Basic login */
-	if (auth_is_jwt(pass, plen)) {
+	/*
+	 * With OIDC providers configured, a password shaped like a JWT is an
+	 * ID token (docs/auth.md); without, it is just a password.
+	 */
+	if (auth_is_jwt(pass, plen) && a->oidc != NULL && a->oidc->n > 0) {
 		rc = auth_oidc(a, pass, plen, now, p, why, whylen);
 		if (rc == AUTH_OK)
 			auth_cache_put(a, pend->cache_key, now, p);
@@ -849,8 +928,10 @@ auth_finish_login(struct auth *a, const struct auth_pending *pend, int ok,
     const char *const *roles, size_t nroles, time_t now,
     struct auth_principal *p)
 {
-	if (!ok)
+	if (!ok) {
+		auth_cache_drop(a, pend->cache_key);
 		return AUTH_FAILED;
+	}
 	auth_principal_set(p,
 	    pend->kind == DB_PRINCIPAL_ROBOT ? POLICY_ROBOT : POLICY_USER,
 	    pend->name, roles, nroles);
@@ -1121,6 +1202,24 @@ auth_token(struct auth *a, const struct auth_principal *p, const char *q,
 		snprintf(why, whylen, "cannot issue a token: %s", err);
 		status = 500;
 		goto out;
+	}
+	/* Pushes made with this token are recorded with the CI claims. */
+	if (p->kind == POLICY_CI) {
+		unsigned char ck[32];
+		struct auth_cache_entry *e;
+
+		/*
+		 * Remember the CI identity's roles and claims for the
+		 * token's lifetime: a token carries neither, and the catalog
+		 * and the ledger want both.
+		 */
+		if (auth_cache_key(a, "C", 1, g.sub, strlen(g.sub), ck) == 0) {
+			e = auth_cache_slot(a, ck);
+			memcpy(e->key, ck, sizeof(ck));
+			e->expires = e->stale_after = now + (time_t)a->ttl;
+			e->refreshing = 0;
+			auth_principal_copy(&e->p, p);
+		}
 	}
 	/*
 	 * A refresh token: the same signature, an empty access list and

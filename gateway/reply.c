@@ -111,9 +111,20 @@ reply_oci_body(struct evbuffer *out, enum reply_code code, const char *detail)
 {
 	const struct reply_info *ri = reply_info(code);
 
-	if (evbuffer_add_printf(out,
-		"{\"errors\":[{\"code\":\"%s\",\"message\":\"%s\"", ri->code,
-		ri->message) == -1)
+	/*
+	 * docker and skopeo print only "message": a refusal says its reason
+	 * there too, not only in "detail".
+	 */
+	if (detail != NULL && code == REPLY_DENIED) {
+		if (evbuffer_add_printf(out,
+			"{\"errors\":[{\"code\":\"%s\",\"message\":\"",
+			ri->code) == -1 ||
+		    reply_json_escape(out, detail, strlen(detail)) == -1 ||
+		    evbuffer_add(out, "\"", 1) == -1)
+			return -1;
+	} else if (evbuffer_add_printf(out,
+		       "{\"errors\":[{\"code\":\"%s\",\"message\":\"%s\"",
+		       ri->code, ri->message) == -1)
 		return -1;
 	if (detail != NULL) {
 		if (evbuffer_add(out, ",\"detail\":\"", 11) == -1 ||

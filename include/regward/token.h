@@ -300,7 +300,8 @@ struct oidc_provider {
 	char *jwks_url;
 	struct oidc_rule *rules;
 	size_t nrules;
-	char *principal; /* template, "ci:github:{repository}@{ref}" */
+	char *principal; /* template, "github:{repository}@{ref}" (the gateway
+			    prefixes "ci:") */
 	char **roles;
 	size_t nroles;
 };

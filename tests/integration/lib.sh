@@ -647,3 +647,282 @@ metric()
 		$1 == n || index($1, n "{") == 1 { s += $NF; found = 1 }
 		END { if (found) print s; else print "missing" }'
 }
+
+# --- auth helpers
+# For t_auth*.sh: credentials, regward tokens from /token, and ID tokens
+# (JWS) minted with openssl so the tests hold their own OIDC keys.
+
+# b64url: stdin as unpadded base64url on one line.
+b64url() { basenc --base64url -w0 | tr -d '='; }
+
+# b64url_decode S: decode unpadded base64url S to stdout.
+b64url_decode()
+{
+	local s=$1
+	case $((${#s} % 4)) in
+	2) s="$s==" ;;
+	3) s="$s=" ;;
+	esac
+	printf '%s' "$s" | basenc --base64url -d
+}
+
+# hex2bin: hex digits on stdin (whitespace ignored) to bytes on stdout.
+hex2bin() { perl -0777 -ne 's/\s//g; print pack("H*", $_)'; }
+
+# bin2hex FILE: lower-case hex of FILE on one line.
+bin2hex() { perl -0777 -ne 'print unpack("H*", $_)' "$1"; }
+
+# jwt_part TOKEN N: the decoded JSON of part N (1 header, 2 payload).
+jwt_part() { b64url_decode "$(cut -d. -f"$2" <<<"$1")"; }
+jwt_payload() { jwt_part "$1" 2; }
+jwt_header() { jwt_part "$1" 1; }
+
+# rsa_jwk_make DIR KID: a 2048-bit RSA key in DIR/key.pem, its public key
+# in DIR/pub.pem and its JWK (kty RSA, alg RS256, use sig, kid KID) in
+# DIR/jwk.json.
+rsa_jwk_make()
+{
+	local dir=$1 kid=$2 n e
+	mkdir -p "$dir"
+	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 \
+	    -out "$dir/key.pem" 2>/dev/null || fail "openssl genpkey RSA"
+	openssl pkey -in "$dir/key.pem" -pubout -out "$dir/pub.pem"
+	n=$(openssl rsa -in "$dir/key.pem" -noout -modulus |
+	    sed 's/^Modulus=//' | hex2bin | b64url)
+	e=$(openssl rsa -in "$dir/key.pem" -noout -text |
+	    sed -n 's/^publicExponent: [0-9]* (0x\([0-9a-fA-F]*\)).*/\1/p')
+	[ $((${#e} % 2)) = 0 ] || e="0$e"
+	e=$(printf '%s' "$e" | hex2bin | b64url)
+	[ -n "$n" ] && [ -n "$e" ] || fail "rsa_jwk_make: no modulus/exponent"
+	jq -n --arg kid "$kid" --arg n "$n" --arg e "$e" \
+	    '{kty: "RSA", kid: $kid, use: "sig", alg: "RS256", n: $n, e: $e}' \
+	    >"$dir/jwk.json"
+}
+
+# jwks_write OUT DIR...: a JWK Set of the jwk.json files in each DIR.
+jwks_write()
+{
+	local out=$1 d
+	shift
+	for d in "$@"; do cat "$d/jwk.json"; done | jq -s '{keys: .}' >"$out"
+}
+
+# jws_input HEADER_JSON PAYLOAD_JSON: "b64url(header).b64url(payload)".
+jws_input()
+{
+	printf '%s.%s' "$(printf '%s' "$1" | b64url)" \
+	    "$(printf '%s' "$2" | b64url)"
+}
+
+# jwt_rs256 KEY_PEM HEADER_JSON PAYLOAD_JSON: a compact RS256 JWS.
+jwt_rs256()
+{
+	local in sig
+	in=$(jws_input "$2" "$3")
+	sig=$(printf '%s' "$in" | openssl dgst -sha256 -binary -sign "$1" |
+	    b64url) || fail "jwt_rs256: openssl dgst -sign"
+	printf '%s.%s\n' "$in" "$sig"
+}
+
+# jwt_hs256 SECRET_FILE HEADER_JSON PAYLOAD_JSON: a compact HS256 JWS
+# whose HMAC key is the exact bytes of SECRET_FILE (newlines included).
+jwt_hs256()
+{
+	local in sig
+	in=$(jws_input "$2" "$3")
+	sig=$(printf '%s' "$in" | openssl dgst -sha256 -binary -mac HMAC \
+	    -macopt "hexkey:$(bin2hex "$1")" | b64url) ||
+	    fail "jwt_hs256: openssl dgst -mac HMAC"
+	printf '%s.%s\n' "$in" "$sig"
+}
+
+# jwt_es256 KEY_PEM HEADER_JSON PAYLOAD_JSON: a compact ES256 JWS, the
+# DER signature from openssl turned into the r||s of RFC 7518.
+jwt_es256()
+{
+	local in r s
+	in=$(jws_input "$2" "$3")
+	printf '%s' "$in" | openssl dgst -sha256 -binary -sign "$1" \
+	    >"$TMP/es256.der" || fail "jwt_es256: openssl dgst -sign"
+	{ read -r r; read -r s; } < <(openssl asn1parse -inform DER \
+	    -in "$TMP/es256.der" | awk -F: '/INTEGER/ { print $NF }')
+	r=$(printf '%064s' "${r: -64}" | tr ' ' 0)
+	s=$(printf '%064s' "${s: -64}" | tr ' ' 0)
+	printf '%s.%s\n' "$in" "$(printf '%s%s' "$r" "$s" | hex2bin | b64url)"
+}
+
+# user_add NAME PASSWORD ROLE...: a database user with those roles.
+user_add()
+{
+	local name=$1 pw=$2 r
+	local -a roles=()
+	shift 2
+	for r in "$@"; do roles+=(--role "$r"); done
+	"$REGWARD_BIN" user add "$name" "${roles[@]}" --password-stdin \
+	    -c "$GW_CFG" <<<"$pw" >/dev/null || fail "user add $name"
+}
+
+# robot_add NAME ROLE...: a robot; prints its secret.
+robot_add()
+{
+	local name=$1 r
+	local -a roles=()
+	shift
+	for r in "$@"; do roles+=(--role "$r"); done
+	"$REGWARD_BIN" robot add "$name" "${roles[@]}" -c "$GW_CFG" \
+	    </dev/null || fail "robot add $name"
+}
+
+# auth_config_write EXTRA_JSON: write $GW_CFG before the gateway starts,
+# so user_add/robot_add have a database path (start_gateway rewrites it
+# with the same database).
+auth_config_write()
+{
+	jq -n --arg db "$TMP/regward.db" --argjson extra "${1:-"{}"}" \
+	    '{listen: "127.0.0.1:0", public_url: "http://127.0.0.1:1",
+	      upstream: {url: "http://127.0.0.1:1"}, database: $db} * $extra' \
+	    >"$GW_CFG"
+}
+
+# gw_service: the token service name regward uses by default.
+gw_service() { echo "${GW_URL#*://}"; }
+
+# fetch_token CREDS SCOPE...: GET /token with Basic CREDS ("user:pass",
+# or "" for none) and one scope parameter per SCOPE. Sets HTTP_STATUS,
+# TOKEN (empty unless 200 with a token); the body is in $TMP/b.
+TOKEN=""
+fetch_token()
+{
+	local creds=$1 s
+	local -a args=(-G --data-urlencode "service=$(gw_service)")
+	shift
+	for s in "$@"; do args+=(--data-urlencode "scope=$s"); done
+	[ -n "$creds" ] && args+=(-u "$creds")
+	http GET "$GW_URL/token" "${args[@]}"
+	TOKEN=""
+	if [ "$HTTP_STATUS" = 200 ]; then
+		TOKEN=$(jq -r '.token // empty' "$TMP/b" 2>/dev/null || true)
+	fi
+}
+
+# token_actions TOKEN NAME: the actions the token grants on repository
+# NAME, sorted, comma-separated ("" for none).
+token_actions()
+{
+	jwt_payload "$1" | jq -r --arg n "$2" '[.access[]? |
+	    select(.type == "repository" and .name == $n) | .actions[]] |
+	    unique | join(",")'
+}
+
+# auth_push_blob REPO FILE CURL_ARGS...: POST an upload, then PUT FILE to
+# its Location, both with CURL_ARGS (credentials). Sets HTTP_STATUS to
+# the status of the step that ended it and PUSH_STEP (post or put);
+# headers and body of that step are in $TMP/h and $TMP/b.
+PUSH_STEP=""
+auth_push_blob()
+{
+	local repo=$1 file=$2 loc
+	shift 2
+	PUSH_STEP=post
+	http POST "$GW_URL/v2/$repo/blobs/uploads/" "$@"
+	[ "$HTTP_STATUS" = 202 ] || return 0
+	loc=$(abs_url "$(hdr Location)")
+	PUSH_STEP=put
+	http PUT "$(with_query "$loc" "digest=$(file_digest "$file")")" \
+	    -H 'Content-Type: application/octet-stream' \
+	    --data-binary @"$file" "$@"
+}
+
+# auth_push_image DIR REPO TAG CURL_ARGS...: push the OCI layout DIR
+# (from make_oci_image: its blobs, then its manifest) with CURL_ARGS.
+# Fails unless every step succeeds.
+auth_push_image()
+{
+	local dir=$1 repo=$2 tag=$3 f mf
+	shift 3
+	mf=$(jq -r '.manifests[0].digest' "$dir/index.json")
+	for f in "$dir"/blobs/sha256/*; do
+		[ "sha256:$(basename "$f")" = "$mf" ] && continue
+		auth_push_blob "$repo" "$f" "$@"
+		[ "$HTTP_STATUS" = 201 ] ||
+		    fail "auth_push_image $repo: blob $PUSH_STEP gave $HTTP_STATUS: $(head -c 300 "$TMP/b")"
+	done
+	http PUT "$GW_URL/v2/$repo/manifests/$tag" "$@" \
+	    -H "Content-Type: $MT_OCI_MANIFEST" \
+	    --data-binary @"$dir/blobs/sha256/${mf#sha256:}"
+	[ "$HTTP_STATUS" = 201 ] ||
+	    fail "auth_push_image $repo:$tag: manifest PUT gave $HTTP_STATUS: $(head -c 300 "$TMP/b")"
+}
+
+# reg_writes REPO: POST/PUT/PATCH/DELETE requests for /v2/REPO/ in the
+# registry's access log so far (after a short settle).
+reg_writes()
+{
+	sleep 0.2
+	grep -E '\] "(POST|PUT|PATCH|DELETE) ' "$REG_LOG" |
+	    grep -cF " /v2/$1/" || true
+}
+
+# reg_hits STRING: registry access-log lines containing STRING
+# (case-insensitive), after a short settle.
+reg_hits()
+{
+	sleep 0.2
+	grep -E '\] "[A-Z]+ ' "$REG_LOG" | grep -ciF -- "$1" || true
+}
+
+# reg_status METHOD PATH [CURL_ARGS...]: status of a request straight to
+# the registry, bypassing the gateway (what is really stored).
+reg_status()
+{
+	local m=$1 p=$2
+	shift 2
+	http_status "$m" "$REG_URL$p" "$@"
+}
+
+# assert_status_in DESC "S1 S2 ..." : HTTP_STATUS is one of the list.
+assert_status_in()
+{
+	case " $2 " in
+	*" $HTTP_STATUS "*) ;;
+	*) fail "$1: status $HTTP_STATUS, want one of: $2 (body: $(head -c 300 "$TMP/b"))" ;;
+	esac
+}
+
+# assert_oci_code DESC CODE: the body in $TMP/b is an OCI error whose
+# errors[0].code is CODE.
+assert_oci_code()
+{
+	assert_eq "$2" "$(oci_error_code)" "$1: OCI error code"
+}
+
+# challenge_param NAME: the value of NAME="..." in the WWW-Authenticate
+# header in $TMP/h ("" when absent).
+challenge_param()
+{
+	hdr WWW-Authenticate | sed -n "s/.*[ ,]$1=\"\\([^\"]*\\)\".*/\\1/p"
+}
+
+# oci_error_text: errors[0].message and errors[0].detail (when a string)
+# of the body in $TMP/b, on one line.
+oci_error_text()
+{
+	jq -r '.errors[0] | [.message, (.detail | strings)] | join(" | ")' \
+	    "$TMP/b" 2>/dev/null || true
+}
+
+# assert_last_reason SUBSTRING DESC: the gateway's log line for the last
+# request (waiting up to 2 s for it) has a reason containing SUBSTRING.
+assert_last_reason()
+{
+	local want=$1 desc=$2 r="" i
+	for i in $(seq 20); do
+		r=$(grep '"msg":"request"' "$GW_LOG" | tail -n 1 |
+		    jq -r '.reason // empty' 2>/dev/null || true)
+		case $r in
+		*"$want"*) return 0 ;;
+		esac
+		sleep 0.1
+	done
+	fail "$desc: reason logged for the last request is '$r', want '$want'"
+}

@@ -144,6 +144,17 @@ test_head_limits(void **state)
 	head_clear(&h); /* twice is fine */
 }
 
+static void
+test_proxy_body_is(struct evbuffer *b, const char *want)
+{
+	size_t len = evbuffer_get_length(b);
+	char *got = (char *)evbuffer_pullup(b, -1);
+
+	if (len != strlen(want) || memcmp(got, want, len) != 0)
+		fail_msg("got [%.*s]\nwant [%s]", (int)len, got, want);
+	evbuffer_drain(b, len);
+}
+
 /* Every reply code has a row: a missing one would answer status 0. */
 static void
 test_reply_table(void **state)
@@ -161,11 +172,18 @@ test_reply_table(void **state)
 		assert_string_not_equal(reply_reason(ri->status), "Unknown");
 	}
 	assert_non_null(b = evbuffer_new());
-	assert_int_equal(reply_oci_body(b, REPLY_DENIED, "a \"quoted\"\n"), 0);
-	assert_int_equal(evbuffer_get_length(b),
-	    strlen("{\"errors\":[{\"code\":\"DENIED\",\"message\":"
-		   "\"requested access to the resource is denied\","
-		   "\"detail\":\"a \\\"quoted\\\"\\u000a\"}]}\n"));
+	/* Details are JSON-escaped. */
+	assert_int_equal(reply_oci_body(b, REPLY_NAME_INVALID, "a \"q\"\n"), 0);
+	test_proxy_body_is(b,
+	    "{\"errors\":[{\"code\":\"NAME_INVALID\",\"message\":"
+	    "\"invalid repository name\",\"detail\":\"a "
+	    "\\\"q\\\"\\u000a\"}]}\n");
+	/* A refusal says its reason in "message", which clients print. */
+	assert_int_equal(
+	    reply_oci_body(b, REPLY_DENIED, "push needs role:ci"), 0);
+	test_proxy_body_is(b,
+	    "{\"errors\":[{\"code\":\"DENIED\",\"message\":"
+	    "\"push needs role:ci\",\"detail\":\"push needs role:ci\"}]}\n");
 	evbuffer_free(b);
 }
 
