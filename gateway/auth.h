@@ -27,6 +27,7 @@ struct hasher;
 #define AUTH_ROLE_MAX 64
 #define AUTH_PASS_MAX 16384 /* an OIDC ID token is the longest password */
 #define AUTH_REASON_MAX 512
+#define AUTH_CLAIMS_MAX 1024 /* the OIDC claims kept for the ledger */
 
 /*
  * An authenticated (or anonymous) caller. roles point into rolebuf, so a
@@ -39,6 +40,7 @@ struct auth_principal {
 	const char *roles[AUTH_ROLES_MAX];
 	size_t nroles;
 	int bearer; /* came with a regward token: access says what it may */
+	char claims[AUTH_CLAIMS_MAX]; /* CI: repository, ref, sha...; JSON */
 	struct token_access_list access;
 };
 

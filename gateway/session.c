@@ -930,6 +930,7 @@ sess_ledger_response(struct session *s, int status)
 	p.size = (long long)s->body_sent;
 	p.principal = auth_principal_str(&s->who, who, sizeof(who));
 	p.client = s->client;
+	p.claims = s->who.claims[0] != '\0' ? s->who.claims : NULL;
 	ledger_push(s->srv->ledger, &p);
 }
 
