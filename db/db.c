@@ -19,63 +19,63 @@ struct db {
  * with the features that write them.
  */
 static const char *const db_migrations[] = {
-	/* 1 */
-	"CREATE TABLE schema_migrations ("
-	"  version INTEGER PRIMARY KEY,"
-	"  applied_at INTEGER NOT NULL);",
-	/* 2: users and robots with their roles (db/users.c) */
-	"CREATE TABLE principals ("
-	"  id INTEGER PRIMARY KEY,"
-	"  kind TEXT NOT NULL CHECK (kind IN ('user', 'robot')),"
-	"  name TEXT NOT NULL,"
-	"  hash TEXT NOT NULL,"
-	"  created_at INTEGER NOT NULL,"
-	"  updated_at INTEGER NOT NULL,"
-	"  disabled INTEGER NOT NULL DEFAULT 0,"
-	"  UNIQUE (kind, name));"
-	"CREATE TABLE principal_roles ("
-	"  principal_id INTEGER NOT NULL"
-	"    REFERENCES principals (id) ON DELETE CASCADE,"
-	"  role TEXT NOT NULL,"
-	"  PRIMARY KEY (principal_id, role)) WITHOUT ROWID;",
-	/* 3: the audit trail and the pushes (db/ledger.c, docs/ledger.md) */
-	"CREATE TABLE audit ("
-	"  id INTEGER PRIMARY KEY,"
-	"  at INTEGER NOT NULL,"
-	"  kind TEXT NOT NULL"
-	"    CHECK (kind IN ('push', 'deny', 'login_failed', 'delete')),"
-	"  principal TEXT,"
-	"  client TEXT,"
-	"  repository TEXT,"
-	"  ref TEXT,"
-	"  digest TEXT,"
-	"  method TEXT,"
-	"  status INTEGER,"
-	"  reason TEXT,"
-	"  claims TEXT);"
-	"CREATE INDEX audit_repository_at ON audit (repository, at);"
-	"CREATE INDEX audit_at ON audit (at);"
-	"CREATE TABLE pushes ("
-	"  id INTEGER PRIMARY KEY,"
-	"  at INTEGER NOT NULL,"
-	"  repository TEXT NOT NULL,"
-	"  tag TEXT,"
-	"  digest TEXT NOT NULL,"
-	"  media_type TEXT,"
-	"  size INTEGER,"
-	"  principal TEXT NOT NULL,"
-	"  client TEXT,"
-	"  claims TEXT);"
-	"CREATE INDEX pushes_repository_digest"
-	"  ON pushes (repository, digest);"
-	"CREATE INDEX pushes_repository_tag"
-	"  ON pushes (repository, tag);",
+    /* 1 */
+    "CREATE TABLE schema_migrations ("
+    "  version INTEGER PRIMARY KEY,"
+    "  applied_at INTEGER NOT NULL);",
+    /* 2: users and robots with their roles (db/users.c) */
+    "CREATE TABLE principals ("
+    "  id INTEGER PRIMARY KEY,"
+    "  kind TEXT NOT NULL CHECK (kind IN ('user', 'robot')),"
+    "  name TEXT NOT NULL,"
+    "  hash TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  disabled INTEGER NOT NULL DEFAULT 0,"
+    "  UNIQUE (kind, name));"
+    "CREATE TABLE principal_roles ("
+    "  principal_id INTEGER NOT NULL"
+    "    REFERENCES principals (id) ON DELETE CASCADE,"
+    "  role TEXT NOT NULL,"
+    "  PRIMARY KEY (principal_id, role)) WITHOUT ROWID;",
+    /* 3: the audit trail and the pushes (db/ledger.c, docs/ledger.md) */
+    "CREATE TABLE audit ("
+    "  id INTEGER PRIMARY KEY,"
+    "  at INTEGER NOT NULL,"
+    "  kind TEXT NOT NULL"
+    "    CHECK (kind IN ('push', 'deny', 'login_failed', 'delete')),"
+    "  principal TEXT,"
+    "  client TEXT,"
+    "  repository TEXT,"
+    "  ref TEXT,"
+    "  digest TEXT,"
+    "  method TEXT,"
+    "  status INTEGER,"
+    "  reason TEXT,"
+    "  claims TEXT);"
+    "CREATE INDEX audit_repository_at ON audit (repository, at);"
+    "CREATE INDEX audit_at ON audit (at);"
+    "CREATE TABLE pushes ("
+    "  id INTEGER PRIMARY KEY,"
+    "  at INTEGER NOT NULL,"
+    "  repository TEXT NOT NULL,"
+    "  tag TEXT,"
+    "  digest TEXT NOT NULL,"
+    "  media_type TEXT,"
+    "  size INTEGER,"
+    "  principal TEXT NOT NULL,"
+    "  client TEXT,"
+    "  claims TEXT);"
+    "CREATE INDEX pushes_repository_digest"
+    "  ON pushes (repository, digest);"
+    "CREATE INDEX pushes_repository_tag"
+    "  ON pushes (repository, tag);",
 };
 #define DB_NMIGRATIONS (sizeof(db_migrations) / sizeof(db_migrations[0]))
 
 static int
-db_exec(struct db *db, const char *sql, const char *path, char *err,
-    size_t errlen)
+db_exec(
+    struct db *db, const char *sql, const char *path, char *err, size_t errlen)
 {
 	char *msg = NULL;
 

@@ -35,15 +35,15 @@ struct server {
 	struct event_base *base;
 	struct config *cfg; /* owned; replaced on SIGHUP */
 	struct evconnlistener *listener;
-	SSL_CTX *tls;	       /* client side; NULL without TLS; refcounted */
+	SSL_CTX *tls; /* client side; NULL without TLS; refcounted */
 	struct upstr_pool *pool;
 	struct auth *auth; /* NULL: no "auth" section, every request passes */
 	struct db *db;
 	struct ledger *ledger; /* pushes and refusals, with auth; else NULL */
 	struct session_list sessions;
 	unsigned nsessions;
-	int accept_paused;     /* by EMFILE or the connection limit */
-	int draining;	       /* SIGTERM: no new work, exit when idle */
+	int accept_paused; /* by EMFILE or the connection limit */
+	int draining; /* SIGTERM: no new work, exit when idle */
 	struct event *accept_timer; /* resumes accept after EMFILE */
 	struct event *drain_timer;
 	struct event *sig_term, *sig_int, *sig_hup;
@@ -60,24 +60,24 @@ int server_run(struct server *srv);
 void server_free(struct server *srv);
 /* A session ended: resume accepting if it was paused by the limit. */
 void server_session_gone(struct server *srv);
-SSL_CTX *server_tls_ctx_new(const char *cert, const char *key, char *err,
-    size_t errlen);
+SSL_CTX *server_tls_ctx_new(
+    const char *cert, const char *key, char *err, size_t errlen);
 
 /* session.c */
-int session_new(struct server *srv, int fd, const struct sockaddr *sa,
-    int salen);
+int session_new(
+    struct server *srv, int fd, const struct sockaddr *sa, int salen);
 /* SIGTERM: close idle sessions now, finish the others, then close. */
 void session_drain_all(struct server *srv);
 void session_free_all(struct server *srv);
 
 /* upstream.c: a pool of keep-alive connections to the one upstream. */
 enum upstr_event {
-	UPSTR_CONNECTED,  /* ready to write */
-	UPSTR_READ,	  /* bytes arrived in upstr_input() */
-	UPSTR_WRITTEN,	  /* output drained below the low-water mark */
-	UPSTR_EOF,	  /* peer closed */
-	UPSTR_ERROR,	  /* connect failed, reset, TLS error */
-	UPSTR_TIMEOUT,	  /* connect, read or write timeout */
+	UPSTR_CONNECTED, /* ready to write */
+	UPSTR_READ, /* bytes arrived in upstr_input() */
+	UPSTR_WRITTEN, /* output drained below the low-water mark */
+	UPSTR_EOF, /* peer closed */
+	UPSTR_ERROR, /* connect failed, reset, TLS error */
+	UPSTR_TIMEOUT, /* connect, read or write timeout */
 };
 typedef void (*upstr_cb)(struct upstr *up, enum upstr_event ev, void *arg);
 

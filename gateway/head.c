@@ -169,8 +169,8 @@ head_has_token(const struct head *h, const char *name, const char *token)
 	while ((i = head_find(h, name, (size_t)(i + 1))) >= 0) {
 		const struct head_field *f = &h->fields[i];
 
-		if (head_list_has(head_ptr(h, f->value), f->value.len, token,
-			tlen))
+		if (head_list_has(
+			head_ptr(h, f->value), f->value.len, token, tlen))
 			return 1;
 	}
 	return 0;
@@ -179,9 +179,9 @@ head_has_token(const struct head *h, const char *name, const char *token)
 int
 head_is_hop_by_hop(const struct head *h, size_t i)
 {
-	static const char *const hop[] = { "Connection", "Keep-Alive",
-		"Proxy-Connection", "Proxy-Authenticate", "Proxy-Authorization",
-		"TE", "Upgrade" };
+	static const char *const hop[] = {"Connection", "Keep-Alive",
+	    "Proxy-Connection", "Proxy-Authenticate", "Proxy-Authorization",
+	    "TE", "Upgrade"};
 	const struct head_field *f = &h->fields[i];
 	size_t k;
 	int c = -1;

@@ -20,11 +20,11 @@ struct head_field {
 };
 
 struct head {
-	char *buf;	/* owned; grows up to max */
+	char *buf; /* owned; grows up to max */
 	size_t len;
 	size_t cap;
-	size_t max;	/* ceiling for the whole head */
-	struct head_slice url;	  /* request target */
+	size_t max; /* ceiling for the whole head */
+	struct head_slice url; /* request target */
 	struct head_slice reason; /* response reason phrase */
 	struct head_field fields[HEAD_FIELDS_MAX];
 	size_t nfields;

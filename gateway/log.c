@@ -16,7 +16,8 @@ log_open(struct server *srv)
 	srv->log = stdout;
 	if (f != NULL && strcmp(f, "-") != 0) {
 		if ((srv->log = fopen(f, "a")) == NULL) {
-			fprintf(stderr, "regward: %s: log.file: cannot open %s\n",
+			fprintf(stderr,
+			    "regward: %s: log.file: cannot open %s\n",
 			    srv->cfg->path, f);
 			srv->log = stdout;
 		}

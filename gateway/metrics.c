@@ -9,14 +9,14 @@
 #include "metrics.h"
 
 /* Methods a registry sees get their own row; the rest share "OTHER". */
-static const unsigned metrics_methods[] = { HTTP_GET, HTTP_HEAD, HTTP_PUT,
-	HTTP_POST, HTTP_PATCH, HTTP_DELETE, HTTP_OPTIONS };
+static const unsigned metrics_methods[] = {HTTP_GET, HTTP_HEAD, HTTP_PUT,
+    HTTP_POST, HTTP_PATCH, HTTP_DELETE, HTTP_OPTIONS};
 #define METRICS_NMETHODS (sizeof(metrics_methods) / sizeof(metrics_methods[0]))
 #define METRICS_STATUS_MIN 100
 #define METRICS_STATUS_MAX 599
 
-static const double metrics_buckets[] = { 0.001, 0.005, 0.01, 0.025, 0.05,
-	0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300 };
+static const double metrics_buckets[] = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1,
+    0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300};
 #define METRICS_NBUCKETS (sizeof(metrics_buckets) / sizeof(metrics_buckets[0]))
 
 static struct {
@@ -93,8 +93,8 @@ metrics_upstream_conn(int reused)
 int
 metrics_render(struct evbuffer *out)
 {
-	static const char *const up_kind[METRICS_UP__COUNT] = { "connect",
-		"timeout", "reset", "protocol" };
+	static const char *const up_kind[METRICS_UP__COUNT] = {
+	    "connect", "timeout", "reset", "protocol"};
 	size_t i, s;
 	int r = 0;
 
@@ -109,9 +109,9 @@ metrics_render(struct evbuffer *out)
 			r |= evbuffer_add_printf(out,
 			    "regward_requests_total{method=\"%s\",code=\"%zu\"}"
 			    " %llu\n",
-			    i < METRICS_NMETHODS ?
-				http_method_str(metrics_methods[i]) :
-				"OTHER",
+			    i < METRICS_NMETHODS
+				? http_method_str(metrics_methods[i])
+				: "OTHER",
 			    s + METRICS_STATUS_MIN,
 			    (unsigned long long)m.requests[i][s]);
 		}

@@ -11,9 +11,9 @@ struct evbuffer;
 
 enum metrics_upstream_err {
 	METRICS_UP_CONNECT = 0, /* refused, unreachable, connect timeout */
-	METRICS_UP_TIMEOUT,	/* no response in time */
-	METRICS_UP_RESET,	/* closed or reset mid-exchange */
-	METRICS_UP_PROTOCOL,	/* unparseable response */
+	METRICS_UP_TIMEOUT, /* no response in time */
+	METRICS_UP_RESET, /* closed or reset mid-exchange */
+	METRICS_UP_PROTOCOL, /* unparseable response */
 	METRICS_UP__COUNT
 };
 

@@ -71,8 +71,8 @@ rewrite_link(struct evbuffer *out, const char *v, size_t len,
 			    -1)
 				return -1;
 			off = s;
-		} else if ((off = rewrite_upstream_path(v + s, e - s,
-				upstream_authority)) != 0) {
+		} else if ((off = rewrite_upstream_path(
+				v + s, e - s, upstream_authority)) != 0) {
 			if (evbuffer_add(out, public_url, strlen(public_url)) ==
 			    -1)
 				return -1;

@@ -52,8 +52,7 @@ static void upstr_read_cb(struct bufferevent *bev, void *arg);
 static void upstr_write_cb(struct bufferevent *bev, void *arg);
 static void upstr_event_cb(struct bufferevent *bev, short what, void *arg);
 static void upstr_idle_read_cb(struct bufferevent *bev, void *arg);
-static void upstr_idle_event_cb(struct bufferevent *bev, short what,
-    void *arg);
+static void upstr_idle_event_cb(struct bufferevent *bev, short what, void *arg);
 
 static void
 upstr_tv(struct timeval *tv, unsigned ms)
@@ -92,7 +91,8 @@ upstr_pool_new(struct server *srv)
 	hints.ai_socktype = SOCK_STREAM;
 	snprintf(port, sizeof(port), "%u", (unsigned)u->port);
 	if ((rc = getaddrinfo(u->host, port, &hints, &res)) != 0) {
-		fprintf(stderr, "regward: %s: upstream.url: cannot resolve %s: %s\n",
+		fprintf(stderr,
+		    "regward: %s: upstream.url: cannot resolve %s: %s\n",
 		    srv->cfg->path, u->host, gai_strerror(rc));
 		goto bad;
 	}
@@ -105,10 +105,11 @@ upstr_pool_new(struct server *srv)
 		SSL_CTX_set_min_proto_version(pool->tls, TLS1_2_VERSION);
 		SSL_CTX_set_verify(pool->tls, SSL_VERIFY_PEER, NULL);
 		if (u->ca_file != NULL) {
-			if (SSL_CTX_load_verify_locations(pool->tls, u->ca_file,
-				NULL) != 1) {
+			if (SSL_CTX_load_verify_locations(
+				pool->tls, u->ca_file, NULL) != 1) {
 				fprintf(stderr,
-				    "regward: %s: upstream.ca: cannot load %s\n",
+				    "regward: %s: upstream.ca: cannot load "
+				    "%s\n",
 				    srv->cfg->path, u->ca_file);
 				goto bad_ssl;
 			}
@@ -167,8 +168,8 @@ upstr_connect(struct upstr_pool *pool)
 			goto bad;
 		SSL_set_tlsext_host_name(up->ssl, cfg->upstream.host);
 		SSL_set1_host(up->ssl, cfg->upstream.host);
-		up->bev = bufferevent_openssl_socket_new(srv->base, -1, up->ssl,
-		    BUFFEREVENT_SSL_CONNECTING, opts);
+		up->bev = bufferevent_openssl_socket_new(
+		    srv->base, -1, up->ssl, BUFFEREVENT_SSL_CONNECTING, opts);
 		if (up->bev == NULL) {
 			SSL_free(up->ssl);
 			goto bad;
@@ -177,17 +178,17 @@ upstr_connect(struct upstr_pool *pool)
 	    NULL) {
 		goto bad;
 	}
-	bufferevent_setcb(up->bev, upstr_read_cb, upstr_write_cb,
-	    upstr_event_cb, up);
+	bufferevent_setcb(
+	    up->bev, upstr_read_cb, upstr_write_cb, upstr_event_cb, up);
 	bufferevent_setwatermark(up->bev, EV_READ, 0, cfg->limits.high_water);
-	bufferevent_setwatermark(up->bev, EV_WRITE, cfg->limits.high_water / 2,
-	    0);
+	bufferevent_setwatermark(
+	    up->bev, EV_WRITE, cfg->limits.high_water / 2, 0);
 	bufferevent_set_max_single_read(up->bev, 256 * 1024);
 	bufferevent_set_max_single_write(up->bev, 256 * 1024);
 	upstr_tv(&tv, cfg->timeouts.upstream_connect);
 	bufferevent_set_timeouts(up->bev, &tv, &tv);
-	if (bufferevent_socket_connect(up->bev,
-		(struct sockaddr *)&pool->addr, (int)pool->addrlen) == -1) {
+	if (bufferevent_socket_connect(up->bev, (struct sockaddr *)&pool->addr,
+		(int)pool->addrlen) == -1) {
 		/* The event callback is not called: report it ourselves. */
 		metrics_upstream_error(METRICS_UP_CONNECT);
 		goto bad;
@@ -208,8 +209,8 @@ upstr_acquire(struct upstr_pool *pool, upstr_cb cb, void *arg)
 		TAILQ_REMOVE(&pool->idle, up, entry);
 		pool->nidle--;
 		up->reused = 1;
-		bufferevent_setcb(up->bev, upstr_read_cb, upstr_write_cb,
-		    upstr_event_cb, up);
+		bufferevent_setcb(
+		    up->bev, upstr_read_cb, upstr_write_cb, upstr_event_cb, up);
 	} else if ((up = upstr_connect(pool)) == NULL) {
 		return NULL;
 	}
@@ -225,7 +226,8 @@ upstr_release(struct upstr *up)
 	struct upstr_pool *pool = up->pool;
 	struct timeval tv;
 
-	if (!up->connected || pool->nidle >= pool->srv->cfg->upstream.pool_idle ||
+	if (!up->connected ||
+	    pool->nidle >= pool->srv->cfg->upstream.pool_idle ||
 	    pool->srv->draining ||
 	    evbuffer_get_length(bufferevent_get_input(up->bev)) != 0 ||
 	    evbuffer_get_length(bufferevent_get_output(up->bev)) != 0) {
@@ -234,8 +236,8 @@ upstr_release(struct upstr *up)
 	}
 	up->cb = NULL;
 	up->arg = NULL;
-	bufferevent_setcb(up->bev, upstr_idle_read_cb, NULL,
-	    upstr_idle_event_cb, up);
+	bufferevent_setcb(
+	    up->bev, upstr_idle_read_cb, NULL, upstr_idle_event_cb, up);
 	upstr_tv(&tv, pool->srv->cfg->timeouts.idle);
 	bufferevent_set_timeouts(up->bev, &tv, NULL);
 	bufferevent_enable(up->bev, EV_READ);
@@ -328,20 +330,20 @@ upstr_event_cb(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_CONNECTED) {
 		up->connected = 1;
 		if ((fd = bufferevent_getfd(bev)) != -1)
-			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
-			    sizeof(one));
+			setsockopt(
+			    fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		ev = UPSTR_CONNECTED;
 	} else if (what & BEV_EVENT_TIMEOUT) {
-		metrics_upstream_error(up->connected ? METRICS_UP_TIMEOUT :
-						       METRICS_UP_CONNECT);
+		metrics_upstream_error(
+		    up->connected ? METRICS_UP_TIMEOUT : METRICS_UP_CONNECT);
 		ev = UPSTR_TIMEOUT;
 	} else if (what & BEV_EVENT_EOF) {
 		ev = UPSTR_EOF;
 	} else {
 		if (up->pool->tls != NULL)
 			upstr_log_ssl(up->pool->srv, "upstream TLS error");
-		metrics_upstream_error(up->connected ? METRICS_UP_RESET :
-						       METRICS_UP_CONNECT);
+		metrics_upstream_error(
+		    up->connected ? METRICS_UP_RESET : METRICS_UP_CONNECT);
 		ev = UPSTR_ERROR;
 	}
 	up->cb(up, ev, up->arg);

@@ -13,33 +13,33 @@
 #include <stddef.h>
 
 /* Limits from the OCI distribution spec and distribution's reference code. */
-#define ROUTE_NAME_MAX 255   /* repository name, bytes */
-#define ROUTE_TAG_MAX 128    /* tag, bytes */
+#define ROUTE_NAME_MAX 255 /* repository name, bytes */
+#define ROUTE_TAG_MAX 128 /* tag, bytes */
 #define ROUTE_DIGEST_MAX 150 /* "sha512:" + 128 hex, with room */
 #define ROUTE_UPLOAD_MAX 256 /* upload session id, bytes */
 #define ROUTE_TARGET_MAX 8192
 
 enum route_kind {
-	ROUTE_NONE = 0,	     /* not under /v2 (e.g. /healthz); see path */
-	ROUTE_BASE,	     /* /v2/ */
-	ROUTE_CATALOG,	     /* /v2/_catalog */
-	ROUTE_TAGS_LIST,     /* /v2/<name>/tags/list */
-	ROUTE_MANIFEST,	     /* /v2/<name>/manifests/<tag|digest> */
-	ROUTE_BLOB,	     /* /v2/<name>/blobs/<digest> */
-	ROUTE_UPLOAD_START,  /* /v2/<name>/blobs/uploads/ */
-	ROUTE_UPLOAD,	     /* /v2/<name>/blobs/uploads/<id> */
-	ROUTE_REFERRERS,     /* /v2/<name>/referrers/<digest> */
+	ROUTE_NONE = 0, /* not under /v2 (e.g. /healthz); see path */
+	ROUTE_BASE, /* /v2/ */
+	ROUTE_CATALOG, /* /v2/_catalog */
+	ROUTE_TAGS_LIST, /* /v2/<name>/tags/list */
+	ROUTE_MANIFEST, /* /v2/<name>/manifests/<tag|digest> */
+	ROUTE_BLOB, /* /v2/<name>/blobs/<digest> */
+	ROUTE_UPLOAD_START, /* /v2/<name>/blobs/uploads/ */
+	ROUTE_UPLOAD, /* /v2/<name>/blobs/uploads/<id> */
+	ROUTE_REFERRERS, /* /v2/<name>/referrers/<digest> */
 };
 
 enum route_status {
 	ROUTE_OK = 0,
-	ROUTE_ERR_TARGET,      /* malformed or tricky request target: 400 */
-	ROUTE_ERR_NOT_FOUND,   /* well formed, but no such endpoint: 404 */
-	ROUTE_ERR_NAME,	       /* NAME_INVALID */
-	ROUTE_ERR_TAG,	       /* MANIFEST_INVALID is wrong here: TAG_INVALID */
-	ROUTE_ERR_DIGEST,      /* DIGEST_INVALID */
-	ROUTE_ERR_UPLOAD,      /* BLOB_UPLOAD_INVALID (bad session id) */
-	ROUTE_ERR_QUERY,       /* malformed query parameter (n, last, digest) */
+	ROUTE_ERR_TARGET, /* malformed or tricky request target: 400 */
+	ROUTE_ERR_NOT_FOUND, /* well formed, but no such endpoint: 404 */
+	ROUTE_ERR_NAME, /* NAME_INVALID */
+	ROUTE_ERR_TAG, /* MANIFEST_INVALID is wrong here: TAG_INVALID */
+	ROUTE_ERR_DIGEST, /* DIGEST_INVALID */
+	ROUTE_ERR_UPLOAD, /* BLOB_UPLOAD_INVALID (bad session id) */
+	ROUTE_ERR_QUERY, /* malformed query parameter (n, last, digest) */
 };
 
 /*
@@ -54,12 +54,12 @@ struct route_slice {
 
 struct route {
 	enum route_kind kind;
-	struct route_slice path;   /* target before '?' */
-	struct route_slice query;  /* after '?', without it; may be empty */
-	struct route_slice name;   /* repository, when the route has one */
-	struct route_slice ref;	   /* tag or digest (manifests), digest (blobs,
-				      referrers), upload id (uploads) */
-	int ref_is_digest;	   /* manifests: ref is a digest, not a tag */
+	struct route_slice path; /* target before '?' */
+	struct route_slice query; /* after '?', without it; may be empty */
+	struct route_slice name; /* repository, when the route has one */
+	struct route_slice ref; /* tag or digest (manifests), digest (blobs,
+				   referrers), upload id (uploads) */
+	int ref_is_digest; /* manifests: ref is a digest, not a tag */
 };
 
 /*
@@ -88,8 +88,8 @@ int route_digest_valid(const char *s, size_t len);
  * still percent-encoded) when present, 0 when absent. With several
  * occurrences, the first wins.
  */
-int route_query_get(const struct route *rt, const char *key,
-    struct route_slice *val);
+int route_query_get(
+    const struct route *rt, const char *key, struct route_slice *val);
 
 /* A short name for kind, for logs: "manifest", "blob", ... */
 const char *route_kind_name(enum route_kind kind);

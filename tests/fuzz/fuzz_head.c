@@ -37,9 +37,9 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const http_parser_settings st = {
-		.on_url = fuzz_head_url,
-		.on_header_field = fuzz_head_field,
-		.on_header_value = fuzz_head_value,
+	    .on_url = fuzz_head_url,
+	    .on_header_field = fuzz_head_field,
+	    .on_header_value = fuzz_head_value,
 	};
 	struct head h;
 	http_parser p;

@@ -46,8 +46,8 @@ replay_file(const char *path, size_t *ncases)
 		if (copy == NULL)
 			break;
 		memcpy(copy, line, (size_t)(end - line));
-		LLVMFuzzerTestOneInput((const uint8_t *)copy,
-		    (size_t)(end - line));
+		LLVMFuzzerTestOneInput(
+		    (const uint8_t *)copy, (size_t)(end - line));
 		free(copy);
 		(*ncases)++;
 	}

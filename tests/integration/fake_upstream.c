@@ -72,8 +72,8 @@ fake_read_head(int fd, char *buf, size_t *have)
 
 /* Consume a Content-Length body (chunked bodies are not sent here). */
 static long
-fake_skip_body(int fd, const char *head, char *buf, size_t *have,
-    size_t headlen)
+fake_skip_body(
+    int fd, const char *head, char *buf, size_t *have, size_t headlen)
 {
 	const char *cl = strcasestr(head, "\r\nContent-Length:");
 	long want = 0, got;
@@ -85,12 +85,13 @@ fake_skip_body(int fd, const char *head, char *buf, size_t *have,
 	got = (long)(*have - headlen);
 	if (got > want)
 		got = want;
-	memmove(buf, buf + headlen + (size_t)got, *have - headlen - (size_t)got);
+	memmove(
+	    buf, buf + headlen + (size_t)got, *have - headlen - (size_t)got);
 	*have -= headlen + (size_t)got;
 	while (got < want) {
-		n = read(fd, tmp, sizeof(tmp) < (size_t)(want - got) ?
-			sizeof(tmp) :
-			(size_t)(want - got));
+		n = read(fd, tmp,
+		    sizeof(tmp) < (size_t)(want - got) ? sizeof(tmp)
+						       : (size_t)(want - got));
 		if (n <= 0)
 			return -1;
 		got += n;
@@ -118,8 +119,9 @@ fake_serve(int fd)
 		nreq++;
 		if (strstr(path, "/early/") != NULL) {
 			/* Answer before reading the body, then stop reading. */
-			fake_puts(fd, "HTTP/1.1 401 Unauthorized\r\n"
-				      "Content-Length: 0\r\n\r\n");
+			fake_puts(fd,
+			    "HTTP/1.1 401 Unauthorized\r\n"
+			    "Content-Length: 0\r\n\r\n");
 			sleep(2);
 			return;
 		}
@@ -127,33 +129,39 @@ fake_serve(int fd)
 		if (body < 0)
 			return;
 		if (strstr(path, "/chunked/") != NULL) {
-			fake_puts(fd, "HTTP/1.1 200 OK\r\n"
-				      "Transfer-Encoding: chunked\r\n"
-				      "Trailer: X-Checksum\r\n\r\n"
-				      "5\r\nhello\r\n"
-				      "7;ext=1\r\n, world\r\n"
-				      "0\r\nX-Checksum: abc\r\n\r\n");
+			fake_puts(fd,
+			    "HTTP/1.1 200 OK\r\n"
+			    "Transfer-Encoding: chunked\r\n"
+			    "Trailer: X-Checksum\r\n\r\n"
+			    "5\r\nhello\r\n"
+			    "7;ext=1\r\n, world\r\n"
+			    "0\r\nX-Checksum: abc\r\n\r\n");
 		} else if (strstr(path, "/eof/") != NULL) {
-			fake_puts(fd, "HTTP/1.1 200 OK\r\n"
-				      "Connection: close\r\n\r\n"
-				      "body delimited by the close");
+			fake_puts(fd,
+			    "HTTP/1.1 200 OK\r\n"
+			    "Connection: close\r\n\r\n"
+			    "body delimited by the close");
 			return;
 		} else if (strstr(path, "/cut/") != NULL) {
-			fake_puts(fd, "HTTP/1.1 200 OK\r\n"
-				      "Content-Length: 1000\r\n\r\n"
-				      "only part of it");
+			fake_puts(fd,
+			    "HTTP/1.1 200 OK\r\n"
+			    "Content-Length: 1000\r\n\r\n"
+			    "only part of it");
 			return;
 		} else if (strstr(path, "/cutchunk/") != NULL) {
-			fake_puts(fd, "HTTP/1.1 200 OK\r\n"
-				      "Transfer-Encoding: chunked\r\n\r\n"
-				      "10\r\nonly part");
+			fake_puts(fd,
+			    "HTTP/1.1 200 OK\r\n"
+			    "Transfer-Encoding: chunked\r\n\r\n"
+			    "10\r\nonly part");
 			return;
 		} else if (strstr(path, "/nocontent/") != NULL) {
-			fake_puts(fd, "HTTP/1.1 204 No Content\r\n"
-				      "X-Case: nocontent\r\n\r\n");
+			fake_puts(fd,
+			    "HTTP/1.1 204 No Content\r\n"
+			    "X-Case: nocontent\r\n\r\n");
 		} else if (strstr(path, "/notmod/") != NULL) {
-			fake_puts(fd, "HTTP/1.1 304 Not Modified\r\n"
-				      "ETag: \"x\"\r\n\r\n");
+			fake_puts(fd,
+			    "HTTP/1.1 304 Not Modified\r\n"
+			    "ETag: \"x\"\r\n\r\n");
 		} else if (strstr(path, "/bighead/") != NULL) {
 			memset(big, 'a', sizeof(big) - 1);
 			big[sizeof(big) - 1] = '\0';
@@ -171,14 +179,15 @@ fake_serve(int fd)
 			sleep(5);
 			return;
 		} else if (strstr(path, "/hop/") != NULL) {
-			fake_puts(fd, "HTTP/1.1 200 OK\r\n"
-				      "Connection: X-Private\r\n"
-				      "X-Private: secret\r\n"
-				      "Keep-Alive: timeout=5\r\n"
-				      "Proxy-Authenticate: Basic\r\n"
-				      "Upgrade: h2c\r\n"
-				      "OCI-Subject: sha256:abc\r\n"
-				      "Content-Length: 2\r\n\r\nok");
+			fake_puts(fd,
+			    "HTTP/1.1 200 OK\r\n"
+			    "Connection: X-Private\r\n"
+			    "X-Private: secret\r\n"
+			    "Keep-Alive: timeout=5\r\n"
+			    "Proxy-Authenticate: Basic\r\n"
+			    "Upgrade: h2c\r\n"
+			    "OCI-Subject: sha256:abc\r\n"
+			    "Content-Length: 2\r\n\r\nok");
 		} else {
 			snprintf(resp, sizeof(resp),
 			    "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n"
