@@ -11,6 +11,7 @@
 #include "bev.h"
 
 #define BEV_READ_CHUNK (128 * 1024)
+#define BEV_LIBEVENT_READ_CAP 4096 /* EVBUFFER_MAX_READ in libevent 2.1 */
 
 void
 bev_read_more(struct bufferevent *bev, size_t limit)
@@ -23,7 +24,12 @@ bev_read_more(struct bufferevent *bev, size_t limit)
 	ssize_t n;
 	int nv, i;
 
-	if (fd == -1)
+	/*
+	 * Fewer bytes than libevent's cap came in: the socket was drained,
+	 * and another read would only return EAGAIN (a system call per
+	 * small request saved).
+	 */
+	if (fd == -1 || evbuffer_get_length(in) < BEV_LIBEVENT_READ_CAP)
 		return;
 	/* A socket bufferevent keeps its input's end frozen between reads. */
 	evbuffer_unfreeze(in, 0);

@@ -10,15 +10,14 @@ struct event_base;
 struct splice;
 
 enum splice_event {
-	SPLICE_DONE,	    /* all bytes moved */
-	SPLICE_IN_CLOSED,   /* source closed or failed before the end */
-	SPLICE_OUT_CLOSED,  /* destination failed */
-	SPLICE_IN_TIMEOUT,  /* no byte from the source in time */
+	SPLICE_DONE, /* all bytes moved */
+	SPLICE_IN_CLOSED, /* source closed or failed before the end */
+	SPLICE_OUT_CLOSED, /* destination failed */
+	SPLICE_IN_TIMEOUT, /* no byte from the source in time */
 	SPLICE_OUT_TIMEOUT, /* destination did not drain in time */
 };
 
-typedef void (*splice_cb)(struct splice *sp, enum splice_event ev,
-    void *arg);
+typedef void (*splice_cb)(struct splice *sp, enum splice_event ev, void *arg);
 
 /* A pipe and its events. NULL when no pipe can be had. */
 struct splice *splice_new(struct event_base *base);
