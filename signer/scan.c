@@ -108,10 +108,38 @@ scan_quote(const char *s, char *buf, size_t len)
 /* ---- typed getters ----------------------------------------------------- */
 
 /*
- * Member key of obj (found at path at) as a string. Absent or null gives
- * *out NULL, an error only when required. Any other type is an error.
- * *out is borrowed from obj.
+ * The member key of obj (at names obj in messages) when it has the JSON
+ * type want: *out borrowed, NULL when absent or null and not required.
+ * Returns 0, or -1 with a message naming the path.
  */
+static int
+scan_get(struct scan_ctx *ctx, const json_t *obj, const char *at,
+    const char *key, int required, json_type want, json_t **out)
+{
+	json_t *v;
+
+	*out = NULL;
+	v = json_object_get(obj, key);
+	if (v == NULL || json_is_null(v)) {
+		if (required) {
+			scan_errf(ctx, "%s%s%s: missing", SCAN_AT(at), key);
+			return -1;
+		}
+		return 0;
+	}
+	if (json_typeof(v) != want) {
+		scan_errf(ctx, "%s%s%s: expected %s", SCAN_AT(at), key,
+		    want == JSON_STRING	      ? "a string"
+			: want == JSON_ARRAY  ? "an array"
+			: want == JSON_OBJECT ? "an object"
+					      : "another type");
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/* scan_get() for a string: *out borrowed from obj. */
 static int
 scan_get_str(struct scan_ctx *ctx, const json_t *obj, const char *at,
     const char *key, int required, const char **out)
@@ -119,68 +147,25 @@ scan_get_str(struct scan_ctx *ctx, const json_t *obj, const char *at,
 	json_t *v;
 
 	*out = NULL;
-	v = json_object_get(obj, key);
-	if (v == NULL || json_is_null(v)) {
-		if (required) {
-			scan_errf(ctx, "%s%s%s: missing", SCAN_AT(at), key);
-			return -1;
-		}
-		return 0;
-	}
-	if (!json_is_string(v)) {
-		scan_errf(ctx, "%s%s%s: expected a string", SCAN_AT(at), key);
+	if (scan_get(ctx, obj, at, key, required, JSON_STRING, &v) == -1)
 		return -1;
-	}
-	*out = json_string_value(v);
+	if (v != NULL)
+		*out = json_string_value(v);
 	return 0;
 }
 
-/* Same for an array. */
 static int
 scan_get_arr(struct scan_ctx *ctx, const json_t *obj, const char *at,
     const char *key, int required, json_t **out)
 {
-	json_t *v;
-
-	*out = NULL;
-	v = json_object_get(obj, key);
-	if (v == NULL || json_is_null(v)) {
-		if (required) {
-			scan_errf(ctx, "%s%s%s: missing", SCAN_AT(at), key);
-			return -1;
-		}
-		return 0;
-	}
-	if (!json_is_array(v)) {
-		scan_errf(ctx, "%s%s%s: expected an array", SCAN_AT(at), key);
-		return -1;
-	}
-	*out = v;
-	return 0;
+	return scan_get(ctx, obj, at, key, required, JSON_ARRAY, out);
 }
 
-/* Same for an object. */
 static int
 scan_get_obj(struct scan_ctx *ctx, const json_t *obj, const char *at,
     const char *key, int required, json_t **out)
 {
-	json_t *v;
-
-	*out = NULL;
-	v = json_object_get(obj, key);
-	if (v == NULL || json_is_null(v)) {
-		if (required) {
-			scan_errf(ctx, "%s%s%s: missing", SCAN_AT(at), key);
-			return -1;
-		}
-		return 0;
-	}
-	if (!json_is_object(v)) {
-		scan_errf(ctx, "%s%s%s: expected an object", SCAN_AT(at), key);
-		return -1;
-	}
-	*out = v;
-	return 0;
+	return scan_get(ctx, obj, at, key, required, JSON_OBJECT, out);
 }
 
 /*
