@@ -128,10 +128,7 @@ main_serve(int argc, char **argv)
 
 	if ((cfg = main_load(argc, argv)) == NULL)
 		return 1;
-	if (main_db_check(cfg) == -1) {
-		config_free(cfg);
-		return 1;
-	}
+	/* server_new() opens and migrates the database, naming it on error */
 	if ((srv = server_new(cfg)) == NULL) {
 		config_free(cfg);
 		return 1;
