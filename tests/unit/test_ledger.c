@@ -235,7 +235,7 @@ test_ledger_schema(void **state)
 	struct db *db2;
 	char buf[32];
 
-	assert_int_equal(db_schema_version(t->db), 3);
+	assert_int_equal(db_schema_version(t->db), 4);
 	assert_int_equal(test_ledger_int(t->db,
 			     "SELECT count(*) FROM sqlite_master WHERE name IN"
 			     " ('audit', 'pushes', 'audit_repository_at',"
@@ -255,15 +255,15 @@ test_ledger_schema(void **state)
 	t->db = db_open(t->path, t->err, sizeof(t->err));
 	if (t->db == NULL)
 		fail_msg("reopen: %s", t->err);
-	assert_int_equal(db_schema_version(t->db), 3);
+	assert_int_equal(db_schema_version(t->db), 4);
 	assert_int_equal(
 	    test_ledger_int(t->db, "SELECT count(*) FROM schema_migrations"),
-	    3);
+	    4);
 	/* A second connection at once, as the ledger's writer opens one. */
 	db2 = db_open(t->path, t->err, sizeof(t->err));
 	if (db2 == NULL)
 		fail_msg("second open: %s", t->err);
-	assert_int_equal(db_schema_version(db2), 3);
+	assert_int_equal(db_schema_version(db2), 4);
 	db_close(db2);
 }
 
