@@ -217,7 +217,7 @@ auth_load_oidc(struct auth *a, const struct config *cfg, const json_t *arr,
 static int
 auth_refuse_unenforced(const struct config *cfg, char *err, size_t errlen)
 {
-	static const char *const later[] = {"immutable_tags", "require"};
+	static const char *const later[] = {"immutable_tags"};
 	json_t *pol;
 	size_t i, k;
 	char key[64];
@@ -1327,6 +1327,28 @@ auth_refresh(struct auth *a, const char *tok, size_t len, time_t now,
 		return AUTH_FAILED;
 	}
 	return AUTH_OK;
+}
+
+/* ---- admission helpers -------------------------------------------------- */
+
+const struct policy_set *
+auth_policies(const struct auth *a)
+{
+	return a->policies;
+}
+
+int
+auth_may_bypass(
+    struct auth *a, const struct auth_principal *p, const char *repo)
+{
+	struct auth_principal full;
+	struct policy_principal pp;
+
+	auth_principal_copy(&full, p);
+	full.bearer = 0;
+	auth_load_roles(a, &full);
+	auth_policy_principal(&full, &pp);
+	return policy_may_bypass(a->policies, repo, &pp);
 }
 
 /* ---- catalog filtering -------------------------------------------------- */

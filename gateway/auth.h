@@ -169,6 +169,16 @@ int auth_form_get(
 enum auth_outcome auth_refresh(struct auth *a, const char *tok, size_t len,
     time_t now, struct auth_principal *p, char *why, size_t whylen);
 
+/* The policies auth was loaded with (borrowed; they live as long as a). */
+const struct policy_set *auth_policies(const struct auth *a);
+
+/*
+ * 1 if p may read manifests that fail admission in repo (require.bypass).
+ * Users and robots with a Bearer token get their roles from the database.
+ */
+int auth_may_bypass(
+    struct auth *a, const struct auth_principal *p, const char *repo);
+
 /*
  * Filter a catalog body (decoded JSON, json[0..len)) down to what p may
  * pull, appending the result to out. Returns 0, or -1 when the body is

@@ -162,8 +162,14 @@ static const struct config_row config_rows[] = {
 	{ "auth", CONFIG_T_JSON, CONFIG_OFF(auth), NULL, 0, 0, 0, 0 },
 	{ "policies", CONFIG_T_JSON, CONFIG_OFF(policies), NULL, 0, 0, 0, 0 },
 
+	/*
+	 * Pull admission: trusted keys and the engine's settings, checked
+	 * by admit_conf_load() (gateway/admit_verify.c). Restart-only.
+	 */
+	{ "keys", CONFIG_T_JSON, CONFIG_OFF(keys), NULL, 0, 0, 0, 0 },
+	{ "admission", CONFIG_T_JSON, CONFIG_OFF(admission), NULL, 0, 0, 0, 0 },
+
 	/* Later versions: refuse rather than silently ignore security config. */
-	{ "keys", CONFIG_T_RESERVED, CONFIG_NOFIELD, NULL, 0, 0, 0, 0 },
 	{ "retention", CONFIG_T_RESERVED, CONFIG_NOFIELD, NULL, 0, 0, 0, 0 },
 };
 /* clang-format on */

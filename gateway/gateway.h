@@ -40,6 +40,7 @@ struct server {
 	struct auth *auth; /* NULL: no "auth" section, every request passes */
 	struct db *db;
 	struct ledger *ledger; /* pushes and refusals, with auth; else NULL */
+	struct admit *admit; /* pull admission, when a policy requires it */
 	struct session_list sessions;
 	unsigned nsessions;
 	int accept_paused; /* by EMFILE or the connection limit */

@@ -29,6 +29,7 @@
 #include <time.h>
 
 #include "regward/db.h"
+#include "regward/db_admit.h"
 
 #include "ledger.h"
 
@@ -37,6 +38,7 @@
 enum ledger_rec_type {
 	LEDGER_REC_PUSH,
 	LEDGER_REC_EVENT,
+	LEDGER_REC_PULL,
 };
 
 struct ledger_rec {
@@ -44,6 +46,7 @@ struct ledger_rec {
 	union {
 		struct db_ledger_push push;
 		struct db_ledger_event event;
+		struct db_pull pull;
 	} u;
 	char strs[]; /* the strings the struct above points to */
 };
@@ -262,6 +265,29 @@ ledger_event(struct ledger *l, const struct ledger_event *e)
 	return ledger_enqueue(l, ledger_rec_new(&tmpl, f, n, need));
 }
 
+int
+ledger_pull(struct ledger *l, const struct ledger_pull *p)
+{
+	struct ledger_rec tmpl;
+	struct db_pull *d = &tmpl.u.pull;
+	struct ledger_field f[3];
+	size_t need = 0, n = 0;
+
+	if (p->repository == NULL || p->repository[0] == '\0' ||
+	    p->digest == NULL || p->digest[0] == '\0')
+		return -1;
+	memset(&tmpl, 0, sizeof(tmpl));
+	tmpl.type = LEDGER_REC_PULL;
+	d->at = ledger_at(p->at);
+	need += ledger_field_set(
+	    &f[n++], p->repository, DB_LEDGER_REPO_MAX, 0, &d->repository);
+	need += ledger_field_set(
+	    &f[n++], p->digest, DB_LEDGER_DIGEST_MAX, 0, &d->digest);
+	need +=
+	    ledger_field_set(&f[n++], p->tag, DB_LEDGER_TAG_MAX, 0, &d->tag);
+	return ledger_enqueue(l, ledger_rec_new(&tmpl, f, n, need));
+}
+
 unsigned long long
 ledger_dropped(struct ledger *l)
 {
@@ -306,6 +332,9 @@ ledger_txn(struct ledger *l, struct ledger_rec **recs, size_t n, char *err,
 		if (recs[i]->type == LEDGER_REC_PUSH)
 			s = db_ledger_push_insert(
 			    l->w, &recs[i]->u.push, err, errlen);
+		else if (recs[i]->type == LEDGER_REC_PULL)
+			s = db_pull_record(
+			    l->db, &recs[i]->u.pull, err, errlen);
 		else
 			s = db_ledger_event_insert(
 			    l->w, &recs[i]->u.event, err, errlen);

@@ -139,6 +139,21 @@ int ledger_push(struct ledger *l, const struct ledger_push *p);
  */
 int ledger_event(struct ledger *l, const struct ledger_event *e);
 
+/*
+ * A manifest served by GET: pulls(repository, digest, tag) gets its
+ * last_pulled and count updated. Strings borrowed and copied; repository
+ * and digest are required, tag NULL for a pull by digest.
+ */
+struct ledger_pull {
+	long long at; /* seconds since the epoch; 0: now */
+	const char *repository;
+	const char *digest;
+	const char *tag;
+};
+
+/* Queue a pull: as ledger_push(). Loop thread only. */
+int ledger_pull(struct ledger *l, const struct ledger_pull *p);
+
 /* Records refused so far because the queue was full. Loop thread only. */
 unsigned long long ledger_dropped(struct ledger *l);
 

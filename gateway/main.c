@@ -13,6 +13,8 @@
 #include "regward/db.h"
 
 #include "admin.h"
+#include "admit.h"
+#include "explain.h"
 #include "auth.h"
 #include "gateway.h"
 
@@ -22,6 +24,9 @@ main_usage(FILE *f)
 	fprintf(f,
 	    "usage: regward serve -c FILE   run the gateway in the foreground\n"
 	    "       regward check -c FILE   validate a config and its files\n"
+	    "       regward explain -c FILE [--as PRINCIPAL] IMAGE\n"
+	    "                               why a pull would be served or "
+	    "refused\n"
 	    "       regward version\n");
 	admin_usage(f);
 }
@@ -106,10 +111,21 @@ main_check(int argc, char **argv)
 	if (cfg->auth != NULL || cfg->policies != NULL) {
 		struct auth *a;
 
+		struct admit_conf *ac = NULL;
+
 		if ((a = auth_new(cfg, NULL, NULL, err, sizeof(err))) == NULL) {
 			fprintf(stderr, "regward: %s\n", err);
 			goto out;
 		}
+		if ((admit_needed(auth_policies(a)) || cfg->keys != NULL ||
+			cfg->admission != NULL) &&
+		    admit_conf_load(
+			cfg, auth_policies(a), &ac, err, sizeof(err)) == -1) {
+			fprintf(stderr, "regward: %s\n", err);
+			auth_free(a);
+			goto out;
+		}
+		admit_conf_free(ac);
 		auth_free(a);
 	}
 	printf("%s: ok\n", cfg->path);
@@ -152,6 +168,8 @@ main(int argc, char **argv)
 		return main_check(argc - 2, argv + 2);
 	if (strcmp(argv[1], "user") == 0 || strcmp(argv[1], "robot") == 0)
 		return admin_main(argc - 1, argv + 1);
+	if (strcmp(argv[1], "explain") == 0)
+		return explain_main(argc - 2, argv + 2);
 	if (strcmp(argv[1], "version") == 0 ||
 	    strcmp(argv[1], "--version") == 0) {
 		printf("regward %s (libevent %s, %s)\n", REGWARD_VERSION,

@@ -22,6 +22,7 @@
 
 #include "regward/db.h"
 
+#include "admit.h"
 #include "auth.h"
 #include "gateway.h"
 #include "ledger.h"
@@ -271,6 +272,17 @@ server_new(struct config *cfg)
 		fprintf(stderr, "regward: %s: database: %s\n", cfg->path, err);
 		goto bad;
 	}
+	if (srv->auth != NULL && admit_needed(auth_policies(srv->auth))) {
+		struct admit_conf *ac;
+
+		if (admit_conf_load(cfg, auth_policies(srv->auth), &ac, err,
+			sizeof(err)) == -1 ||
+		    (srv->admit = admit_new(srv->base, ac, cfg->database, err,
+			 sizeof(err))) == NULL) {
+			fprintf(stderr, "regward: %s\n", err);
+			goto bad;
+		}
+	}
 	srv->accept_timer =
 	    evtimer_new(srv->base, server_accept_resume_cb, srv);
 	srv->drain_timer = evtimer_new(srv->base, server_drain_timeout_cb, srv);
@@ -370,6 +382,7 @@ server_free(struct server *srv)
 	if (srv == NULL)
 		return;
 	session_free_all(srv);
+	admit_free(srv->admit); /* joins its workers; borrows auth's policies */
 	auth_free(srv->auth); /* joins the hasher threads */
 	ledger_free(srv->ledger); /* commits what is queued, joins */
 	db_close(srv->db);

@@ -33,8 +33,11 @@
 #include <http_parser.h>
 #include <openssl/ssl.h>
 
+#include "regward/policy.h"
 #include "regward/route.h"
+#include "regward/sig.h"
 
+#include "admit.h"
 #include "auth.h"
 #include "bev.h"
 #include "gateway.h"
@@ -69,6 +72,7 @@ enum sess_wstate {
 	WS_HEAD, /* request sent, waiting for the response head */
 	WS_BODY, /* relaying the response body */
 	WS_AUTH, /* a login is being checked by the hasher */
+	WS_ADMIT, /* a held manifest waits for its admission verdict */
 	WS_LOCAL, /* the gateway answered itself */
 	WS_DONE, /* response complete */
 };
@@ -127,6 +131,11 @@ struct session {
 	int collect_req; /* POST /token: form body held */
 	int no_mount; /* forward without the mount query */
 	int collect; /* catalog: body held for filtering */
+	int hold; /* admission: manifest response held, then judged */
+	int admit_pidx; /* the policy whose require block applies */
+	struct admit_wait *await; /* that verdict, until it reports */
+	unsigned up_method; /* method sent upstream (HEAD goes as GET) */
+	char dgst[SIG_DIGEST_SIZE]; /* digest of the held manifest */
 	struct evbuffer *held; /* that body, decoded */
 	char reason[AUTH_REASON_MAX]; /* why a request was refused */
 	int status; /* status answered to the client */
@@ -204,6 +213,7 @@ sess_close(struct session *s, const char *why)
 	splice_free(s->sp);
 	if (s->hjob != NULL)
 		hasher_cancel(s->hjob);
+	admit_cancel(s->await);
 	auth_pending_clear(&s->pend);
 	if (s->held != NULL)
 		evbuffer_free(s->held);
@@ -289,7 +299,7 @@ sess_on_headers_complete(http_parser *p)
 	s->pev |= PEV_HEAD_DONE;
 	http_parser_pause(p, 1);
 	/* A response to HEAD has no body whatever its framing says. */
-	if (p->type == HTTP_RESPONSE && s->method == HTTP_HEAD)
+	if (p->type == HTTP_RESPONSE && s->up_method == HTTP_HEAD)
 		return 1;
 	return 0;
 }
@@ -328,13 +338,13 @@ static const http_parser_settings sess_req_settings = {
     .on_message_complete = sess_on_message_complete,
 };
 
-/* Catalog filtering keeps the decoded body (bounded). */
+/* Catalog filtering and admission keep the decoded body (bounded). */
 static int
 sess_on_resp_body(http_parser *p, const char *at, size_t len)
 {
 	struct session *s = p->data;
 
-	if (!s->collect)
+	if (!s->collect && !s->hold)
 		return 0;
 	if (evbuffer_get_length(s->held) + len >
 	    sess_cfg(s)->limits.manifest_bytes) {
@@ -528,6 +538,10 @@ sess_request_reset(struct session *s)
 	s->collect_req = 0;
 	s->no_mount = 0;
 	s->collect = 0;
+	s->hold = 0;
+	s->admit_pidx = -1;
+	s->await = NULL;
+	s->dgst[0] = '\0';
 	s->reason[0] = '\0';
 	auth_pending_clear(&s->pend);
 	if (s->held != NULL)
@@ -776,6 +790,11 @@ sess_build_forward(struct session *s)
 	size_t i;
 	int xff = -1;
 
+	/* The probe sends GET; a held manifest is fetched whole, also for a
+	 * HEAD. */
+	s->up_method = s->probe || (s->hold && s->method == HTTP_HEAD)
+	    ? HTTP_GET
+	    : s->method;
 	if (s->probe)
 		return evbuffer_add_printf(out,
 			   "GET /v2/ HTTP/1.1\r\nHost: %s\r\n"
@@ -784,7 +803,7 @@ sess_build_forward(struct session *s)
 		    ? -1
 		    : 0;
 	evbuffer_add_printf(out, "%s %.*s HTTP/1.1\r\nHost: %s\r\n",
-	    http_method_str(s->method),
+	    http_method_str(s->up_method),
 	    (int)(s->no_mount ? s->route.path.len : h->url.len),
 	    head_ptr(h, h->url), cfg->upstream.authority);
 	for (i = 0; i < h->nfields; i++) {
@@ -910,6 +929,18 @@ sess_ledger_response(struct session *s, int status)
 	    (i = head_find(h, "Docker-Content-Digest", 0)) < 0 ||
 	    h->fields[i].value.len >= sizeof(dgst))
 		return;
+	/* A new signature: what admission knew of its image is stale. */
+	if (s->srv->admit != NULL && !s->route.ref_is_digest &&
+	    s->route.ref.len == SIG_REF_SIG_TAG_SIZE - 1 &&
+	    memcmp(s->route.ref.ptr, "sha256-", 7) == 0 &&
+	    memcmp(s->route.ref.ptr + 71, ".sig", 4) == 0) {
+		char subj[SIG_DIGEST_SIZE];
+
+		snprintf(
+		    subj, sizeof(subj), "sha256:%.64s", s->route.ref.ptr + 7);
+		if (sig_digest_valid(subj, strlen(subj)))
+			admit_invalidate(s->srv->admit, repo, subj);
+	}
 	snprintf(dgst, sizeof(dgst), "%.*s", (int)h->fields[i].value.len,
 	    head_ptr(h, h->fields[i].value));
 	memset(&p, 0, sizeof(p));
@@ -1054,6 +1085,20 @@ sess_auth_done(struct session *s)
 		if (s->held == NULL && (s->held = evbuffer_new()) == NULL)
 			return sess_reply(s, REPLY_INTERNAL, NULL, NULL);
 		s->collect = 1;
+	}
+	if (s->srv->admit != NULL && s->route.kind == ROUTE_MANIFEST &&
+	    (s->method == HTTP_GET || s->method == HTTP_HEAD)) {
+		const struct policy_set *ps = auth_policies(s->srv->auth);
+		int pidx = policy_match(ps, repo);
+
+		if (pidx >= 0 && policy_require(ps, pidx) != NULL) {
+			if (s->held == NULL &&
+			    (s->held = evbuffer_new()) == NULL)
+				return sess_reply(
+				    s, REPLY_INTERNAL, NULL, NULL);
+			s->hold = 1;
+			s->admit_pidx = pidx;
+		}
 	}
 	return sess_proxy(s);
 }
@@ -1393,7 +1438,7 @@ sess_pump_request(struct session *s)
  * Location and Link rewritten to public_url.
  */
 static int
-sess_send_head(struct session *s, long long body_len)
+sess_send_head(struct session *s, long long body_len, const char *extra)
 {
 	const struct config *cfg = sess_cfg(s);
 	const struct head *h = &s->resp;
@@ -1430,6 +1475,8 @@ sess_send_head(struct session *s, long long body_len)
 	}
 	if (body_len >= 0)
 		evbuffer_add_printf(out, "Content-Length: %lld\r\n", body_len);
+	if (extra != NULL)
+		evbuffer_add(out, extra, strlen(extra));
 	if (status >= 200) {
 		if (!s->keepalive || s->srv->draining)
 			evbuffer_add(out, "Connection: close\r\n", 19);
@@ -1497,7 +1544,7 @@ sess_catalog_done(struct session *s)
 	out = bufferevent_get_output(s->bev);
 	len = evbuffer_get_length(body);
 	s->status = 200;
-	sess_send_head(s, (long long)len);
+	sess_send_head(s, (long long)len, NULL);
 	s->head_sent = 1;
 	evbuffer_add_buffer(out, body);
 	s->bytes_out += len;
@@ -1505,11 +1552,233 @@ sess_catalog_done(struct session *s)
 	return sess_response_done(s);
 }
 
+/* ---- admission --------------------------------------------------------- */
+
+/* Record a manifest served by GET; dgst NULL: the registry's header. */
+static void
+sess_ledger_pull(struct session *s, const char *dgst)
+{
+	const struct head *h = &s->resp;
+	struct ledger_pull p;
+	char repo[ROUTE_NAME_MAX + 1], tag[ROUTE_TAG_MAX + 1];
+	char hd[ROUTE_DIGEST_MAX + 1];
+	int i;
+
+	if (s->srv->ledger == NULL)
+		return;
+	if (dgst == NULL) {
+		if ((i = head_find(h, "Docker-Content-Digest", 0)) < 0 ||
+		    h->fields[i].value.len >= sizeof(hd))
+			return;
+		snprintf(hd, sizeof(hd), "%.*s", (int)h->fields[i].value.len,
+		    head_ptr(h, h->fields[i].value));
+		dgst = hd;
+	}
+	memset(&p, 0, sizeof(p));
+	sess_slice_str(&s->route.name, repo, sizeof(repo));
+	p.repository = repo;
+	p.digest = dgst;
+	if (!s->route.ref_is_digest) {
+		sess_slice_str(&s->route.ref, tag, sizeof(tag));
+		p.tag = tag;
+	}
+	ledger_pull(s->srv->ledger, &p);
+}
+
+/* Serve the held response (head, and the body unless HEAD). */
+static int
+sess_send_held(struct session *s, const char *extra)
+{
+	struct evbuffer *out = bufferevent_get_output(s->bev);
+	size_t len = evbuffer_get_length(s->held);
+
+	s->status = s->upstream_status;
+	sess_send_head(s, (long long)len, extra);
+	s->head_sent = 1;
+	if (s->method != HTTP_HEAD) {
+		evbuffer_add_buffer(out, s->held);
+		s->bytes_out += len;
+		if (s->status == 200)
+			sess_ledger_pull(s, s->dgst);
+	} else {
+		evbuffer_drain(s->held, len);
+	}
+	return sess_request_done(s);
+}
+
+/* What fixes a refusal, for the client's message. */
+static const char *
+sess_admit_fix(enum admit_reason r)
+{
+	switch (r) {
+	case ADMIT_UNSIGNED:
+		return "sign it with a trusted key (regward-sign sign --key "
+		       "KEY IMAGE) after its scan";
+	case ADMIT_BAD_SIGNATURE:
+		return "its signature is broken or was tampered with; sign the "
+		       "image again";
+	case ADMIT_UNTRUSTED_KEY:
+		return "sign it with a key this policy trusts";
+	case ADMIT_IDENTITY_MISMATCH:
+		return "sign it under the name clients pull it by";
+	case ADMIT_SCAN_MISSING:
+		return "scan it and sign with the report (regward-sign sign "
+		       "--scan REPORT)";
+	case ADMIT_SCAN_FAILED:
+		return "fix the findings, scan again and sign";
+	case ADMIT_SCAN_EXPIRED:
+		return "scan it again and sign with the new report";
+	default:
+		return "try again later";
+	}
+}
+
+/* 403 DENIED (or 503) with the reason, digest and policy in detail. */
+static int
+sess_admit_refuse(struct session *s, const struct admit_result *r)
+{
+	const struct policy_set *ps = auth_policies(s->srv->auth);
+	const char *glob = policy_repository(ps, s->admit_pidx);
+	enum reply_code code =
+	    r->reason == ADMIT_UNAVAILABLE ? REPLY_UPSTREAM_DOWN : REPLY_DENIED;
+	struct evbuffer *b = evbuffer_new();
+	char msg[ADMIT_DETAIL_MAX + 256];
+	int rc;
+
+	if (b == NULL) {
+		sess_close(s, "out of memory");
+		return SESS_GONE;
+	}
+	snprintf(s->reason, sizeof(s->reason), "admission: %s: %.440s",
+	    admit_reason_name(r->reason), r->detail);
+	sess_ledger_event(s, DB_LEDGER_DENY, reply_info(code)->status);
+	snprintf(msg, sizeof(msg), "manifest %s refused: %s: %s; %s", s->dgst,
+	    admit_reason_name(r->reason), r->detail, sess_admit_fix(r->reason));
+	evbuffer_add_printf(b, "{\"errors\":[{\"code\":\"%s\",\"message\":\"",
+	    reply_info(code)->code);
+	reply_json_escape(b, msg, strlen(msg));
+	evbuffer_add_printf(b, "\",\"detail\":{\"reason\":\"%s\",\"digest\":\"",
+	    admit_reason_name(r->reason));
+	reply_json_escape(b, s->dgst, strlen(s->dgst));
+	evbuffer_add(b, "\",\"repository\":\"", 16);
+	reply_json_escape(b, s->route.name.ptr, s->route.name.len);
+	evbuffer_add(b, "\",\"policy\":\"", 12);
+	if (glob != NULL)
+		reply_json_escape(b, glob, strlen(glob));
+	evbuffer_add(b, "\",\"why\":\"", 9);
+	reply_json_escape(b, r->detail, strlen(r->detail));
+	evbuffer_add(b, "\"}}]}\n", 6);
+	rc = sess_reply_raw(s, reply_info(code)->status,
+	    "application/json; charset=utf-8", b,
+	    code == REPLY_UPSTREAM_DOWN ? "Retry-After: 1\r\n" : NULL);
+	evbuffer_free(b);
+	return rc;
+}
+
+/* The verdict is in: serve, serve with a warning, or refuse. */
+static int
+sess_admit_decide(struct session *s, const struct admit_result *r)
+{
+	const struct policy_require *req =
+	    policy_require(auth_policies(s->srv->auth), s->admit_pidx);
+	char repo[ROUTE_NAME_MAX + 1], extra[ADMIT_DETAIL_MAX + 160];
+	const char *how;
+
+	if (r->admit) {
+		snprintf(extra, sizeof(extra),
+		    "X-Regward-Admission: %s%s%s\r\n",
+		    admit_reason_name(r->reason), r->key[0] ? "; key=" : "",
+		    r->key);
+		return sess_send_held(s, extra);
+	}
+	sess_slice_str(&s->route.name, repo, sizeof(repo));
+	how = r->reason != ADMIT_UNAVAILABLE &&
+		auth_may_bypass(s->srv->auth, &s->who, repo)
+	    ? "bypass"
+	    : req != NULL && req->mode == POLICY_MODE_WARN ? "warn"
+							   : NULL;
+	if (how == NULL)
+		return sess_admit_refuse(s, r);
+	snprintf(s->reason, sizeof(s->reason), "admission %s: %s: %.440s", how,
+	    admit_reason_name(r->reason), r->detail);
+	snprintf(extra, sizeof(extra),
+	    "X-Regward-Admission: %s; reason=%s\r\n"
+	    "Warning: 299 regward \"manifest %s: %s\"\r\n",
+	    how, admit_reason_name(r->reason), admit_reason_name(r->reason),
+	    strcmp(how, "warn") == 0 ? "served in warn mode"
+				     : "served to a bypass principal");
+	return sess_send_held(s, extra);
+}
+
+static void
+sess_admit_cb(const struct admit_result *r, void *arg)
+{
+	struct session *s = arg;
+
+	s->await = NULL;
+	sess_admit_decide(s, r);
+}
+
+/*
+ * The manifest is held whole: hash it, then ask admission about exactly
+ * these bytes. Other statuses are relayed as they came.
+ */
+static int
+sess_admit_held(struct session *s)
+{
+	const struct head *h = &s->resp;
+	struct admit_result r;
+	char repo[ROUTE_NAME_MAX + 1];
+	const unsigned char *body;
+	size_t len = evbuffer_get_length(s->held);
+	int i, rc;
+
+	if (s->up != NULL) {
+		if (http_should_keep_alive(&s->resp_parser))
+			upstr_release(s->up);
+		else
+			upstr_close(s->up);
+		s->up = NULL;
+	}
+	if (s->upstream_status != 200)
+		return sess_send_held(s, NULL);
+	body = evbuffer_pullup(s->held, -1);
+	if (sig_digest_sha256(body != NULL ? body : (const unsigned char *)"",
+		len, s->dgst) == -1)
+		return sess_reply(s, REPLY_INTERNAL, NULL, NULL);
+	if ((s->route.ref_is_digest &&
+		(s->route.ref.len != strlen(s->dgst) ||
+		    memcmp(s->route.ref.ptr, s->dgst, s->route.ref.len) !=
+			0)) ||
+	    ((i = head_find(h, "Docker-Content-Digest", 0)) >= 0 &&
+		(h->fields[i].value.len != strlen(s->dgst) ||
+		    memcmp(head_ptr(h, h->fields[i].value), s->dgst,
+			h->fields[i].value.len) != 0))) {
+		s->error = "upstream manifest digest mismatch";
+		return sess_reply(s, REPLY_UPSTREAM_BAD,
+		    "the registry served a manifest whose digest is not the "
+		    "one it named",
+		    NULL);
+	}
+	sess_slice_str(&s->route.name, repo, sizeof(repo));
+	rc = admit_check(s->srv->admit, s->admit_pidx, repo, s->dgst, body, len,
+	    sess_admit_cb, s, &r, &s->await);
+	if (rc == 1)
+		return sess_admit_decide(s, &r);
+	if (rc == -1)
+		return sess_reply(s, REPLY_BUSY, "admission queue full",
+		    "Retry-After: 1\r\n");
+	s->wstate = WS_ADMIT;
+	return 0;
+}
+
 static int
 sess_response_complete(struct session *s)
 {
 	if (s->collect)
 		return sess_catalog_done(s);
+	if (s->hold)
+		return sess_admit_held(s);
 	if (s->probe) {
 		if (http_should_keep_alive(&s->resp_parser))
 			upstr_release(s->up);
@@ -1563,7 +1832,7 @@ sess_pump_response(struct session *s)
 			if (status == 100) {
 				/* Interim: relay it, then wait for the next. */
 				if (!s->probe)
-					sess_send_head(s, -1);
+					sess_send_head(s, -1, NULL);
 				http_parser_init(
 				    &s->resp_parser, HTTP_RESPONSE);
 				s->resp_parser.data = s;
@@ -1573,13 +1842,17 @@ sess_pump_response(struct session *s)
 			s->upstream_status = status;
 			if (s->collect && status != 200)
 				s->collect = 0;
+			if (!s->hold && status == 200 &&
+			    s->route.kind == ROUTE_MANIFEST &&
+			    s->method == HTTP_GET)
+				sess_ledger_pull(s, NULL);
 			if (s->authed && status == 202 &&
 			    s->route.kind == ROUTE_UPLOAD_START)
 				sess_bind_upload(s);
 			sess_ledger_response(s, status);
-			if (!s->probe && !s->collect) {
+			if (!s->probe && !s->collect && !s->hold) {
 				s->status = status;
-				sess_send_head(s, -1);
+				sess_send_head(s, -1, NULL);
 				s->head_sent = 1;
 			}
 			s->wstate = WS_BODY;
@@ -1587,8 +1860,9 @@ sess_pump_response(struct session *s)
 				return sess_response_complete(s);
 			continue;
 		}
-		dst = s->probe || s->collect ? NULL
-					     : bufferevent_get_output(s->bev);
+		dst = s->probe || s->collect || s->hold
+		    ? NULL
+		    : bufferevent_get_output(s->bev);
 		r = sess_parse(
 		    s, &s->resp_parser, &sess_resp_settings, in, dst, &n);
 		s->resp_bytes += n;
@@ -1596,7 +1870,9 @@ sess_pump_response(struct session *s)
 			s->bytes_out += n;
 		if (s->pev & PEV_HEAD_ERROR) /* a held body over its ceiling */
 			return sess_upstream_failed(s, REPLY_UPSTREAM_BAD,
-			    "catalog response too large to filter");
+			    s->hold
+				? "manifest larger than limits.manifest_bytes"
+				: "catalog response too large to filter");
 		switch (r) {
 		case PUMP_AGAIN:
 			return sess_splice_try(s, SESS_SPLICE_RESP);

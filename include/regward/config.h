@@ -66,6 +66,9 @@ struct config {
 			 by auth_new() (gateway/auth.c) */
 	json_t *policies; /* "policies" as written, NULL when absent;
 			     checked by policy_set_load() */
+	json_t *keys; /* "keys" as written, NULL when absent; checked by
+			 admit_conf_load() (gateway/admit_verify.c) */
+	json_t *admission; /* "admission" as written, NULL when absent */
 };
 
 /*
