@@ -32,11 +32,12 @@
 #define ADMIT_WORKERS_MAX 16
 #define ADMIT_KEY_MAX (ROUTE_NAME_MAX + ADMIT_DIGEST_MAX + 2)
 
-enum admit_job_kind { JOB_VERIFY, JOB_FORGET };
+enum admit_job_kind { JOB_VERIFY, JOB_FORGET, JOB_TAG };
 
 struct admit_wait {
 	struct admit_job *job;
 	admit_cb cb;
+	admit_tag_cb tcb;
 	void *arg;
 	TAILQ_ENTRY(admit_wait) entry;
 };
@@ -51,6 +52,8 @@ struct admit_job {
 	unsigned char *mfst;
 	size_t len;
 	struct admit_result res;
+	int found; /* JOB_TAG: 1, 0 or -1 */
+	char tag[ROUTE_TAG_MAX + 1];
 	struct admit_wait_list waiters; /* loop thread only */
 	TAILQ_ENTRY(admit_job) entry; /* todo or done (under mtx) */
 	TAILQ_ENTRY(admit_job) flight; /* in flight (loop thread) */
@@ -214,6 +217,29 @@ admit_run(
 			    db, j->repo, j->dgst, err, sizeof(err));
 		return;
 	}
+	if (j->kind == JOB_TAG) {
+		struct registry_desc d;
+		struct registry_err rerr;
+		enum registry_status st = REGISTRY_INVALID;
+
+		if (reg != NULL)
+			st = registry_manifest_head(
+			    reg, j->repo, j->tag, NULL, &d, &rerr);
+		j->found = st == REGISTRY_OK   ? 1
+		    : st == REGISTRY_NOT_FOUND ? 0
+					       : -1;
+		if (st == REGISTRY_OK)
+			snprintf(j->dgst, sizeof(j->dgst), "%.72s", d.dgst);
+		else if (j->found == -1)
+			snprintf(j->res.detail, sizeof(j->res.detail), "%s",
+			    reg != NULL ? rerr.msg : "no registry client");
+		if (j->found == 1 && j->dgst[0] == '\0') {
+			j->found = -1;
+			snprintf(j->res.detail, sizeof(j->res.detail),
+			    "the registry named no digest for the tag");
+		}
+		return;
+	}
 	if (db != NULL &&
 	    db_verdict_lookup(db, j->repo, j->dgst, a->conf->revision, now,
 		&row, err, sizeof(err)) == 1) {
@@ -334,6 +360,13 @@ admit_deliver_cb(evutil_socket_t fd, short what, void *arg)
 				w->cb(&j->res, w->arg);
 				free(w);
 			}
+		} else if (j->kind == JOB_TAG) {
+			while ((w = TAILQ_FIRST(&j->waiters)) != NULL) {
+				TAILQ_REMOVE(&j->waiters, w, entry);
+				w->tcb(
+				    j->found, j->dgst, j->res.detail, w->arg);
+				free(w);
+			}
 		}
 		admit_job_free(j);
 	}
@@ -399,6 +432,36 @@ admit_check(struct admit *a, int pidx, const char *repo, const char *dgst,
 	}
 	w->job = j;
 	TAILQ_INSERT_TAIL(&j->waiters, w, entry);
+	*wp = w;
+	return 0;
+}
+
+int
+admit_tag_lookup(struct admit *a, const char *repo, const char *tag,
+    admit_tag_cb cb, void *arg, struct admit_wait **wp)
+{
+	struct admit_job *j;
+	struct admit_wait *w;
+
+	*wp = NULL;
+	if ((w = calloc(1, sizeof(*w))) == NULL ||
+	    (j = calloc(1, sizeof(*j))) == NULL) {
+		free(w);
+		return -1;
+	}
+	j->kind = JOB_TAG;
+	snprintf(j->repo, sizeof(j->repo), "%s", repo);
+	snprintf(j->tag, sizeof(j->tag), "%s", tag);
+	TAILQ_INIT(&j->waiters);
+	w->tcb = cb;
+	w->arg = arg;
+	w->job = j;
+	TAILQ_INSERT_TAIL(&j->waiters, w, entry);
+	if (admit_enqueue(a, j) == -1) {
+		free(w);
+		admit_job_free(j);
+		return -1;
+	}
 	*wp = w;
 	return 0;
 }

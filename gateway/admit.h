@@ -171,6 +171,17 @@ void admit_cancel(struct admit_wait *w);
  */
 void admit_invalidate(struct admit *a, const char *repo, const char *dgst);
 
+/*
+ * What the upstream says tag of repo points to now: cb(found, dgst, why,
+ * arg) with found 1 (dgst set), 0 (no such tag) or -1 (could not ask; why
+ * says so). For immutable tags. Returns 0 and sets *w (cancel with
+ * admit_cancel()), or -1 when the queue is full.
+ */
+typedef void (*admit_tag_cb)(
+    int found, const char *dgst, const char *why, void *arg);
+int admit_tag_lookup(struct admit *a, const char *repo, const char *tag,
+    admit_tag_cb cb, void *arg, struct admit_wait **w);
+
 /* Counters for /metrics. */
 struct admit_stats {
 	unsigned long long hits, misses, verified, admitted, refused;

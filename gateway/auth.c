@@ -210,33 +210,6 @@ auth_load_oidc(struct auth *a, const struct config *cfg, const json_t *arr,
 	return 0;
 }
 
-/*
- * Policy keys the gateway does not enforce yet are refused, not accepted:
- * a rule that is written down must hold.
- */
-static int
-auth_refuse_unenforced(const struct config *cfg, char *err, size_t errlen)
-{
-	static const char *const later[] = {"immutable_tags"};
-	json_t *pol;
-	size_t i, k;
-	char key[64];
-
-	json_array_foreach(cfg->policies, i, pol)
-	{
-		for (k = 0; k < sizeof(later) / sizeof(later[0]); k++) {
-			if (json_object_get(pol, later[k]) == NULL)
-				continue;
-			snprintf(
-			    key, sizeof(key), "policies[%zu].%s", i, later[k]);
-			return auth_err(err, errlen, cfg->path, key,
-			    "not enforced by this version yet; refusing to "
-			    "start rather than ignore it");
-		}
-	}
-	return 0;
-}
-
 /* auth.throttle: {"failures": 5, "ip_failures": 50, "window": "60s"}. */
 static int
 auth_load_throttle(struct auth *a, const struct config *cfg, json_t *t,
@@ -342,8 +315,7 @@ auth_new(const struct config *cfg, struct event_base *base, struct db *db,
 		goto bad;
 	if (a->issuer == NULL && (a->issuer = strdup("regward")) == NULL)
 		goto bad;
-	if (auth_refuse_unenforced(cfg, err, errlen) == -1 ||
-	    policy_set_load(
+	if (policy_set_load(
 		cfg->path, cfg->policies, &a->policies, err, errlen) == -1)
 		goto bad;
 	if ((a->cache = calloc(AUTH_CACHE_SLOTS, sizeof(*a->cache))) == NULL ||

@@ -48,6 +48,8 @@ static const struct reply_info reply_table[REPLY__COUNT] = {
 	"too many failed logins; retry later"},
     [REPLY_BUSY] = {503, "Service Unavailable", "TOOMANYREQUESTS",
 	"too many logins being checked; retry"},
+    [REPLY_MANIFEST_INVALID] = {400, "Bad Request", "MANIFEST_INVALID",
+	"manifest invalid"},
 };
 
 const struct reply_info *

@@ -30,6 +30,7 @@ enum reply_code {
 	REPLY_DENIED, /* 403 DENIED */
 	REPLY_THROTTLED, /* 429 TOOMANYREQUESTS: failed logins */
 	REPLY_BUSY, /* 503 TOOMANYREQUESTS: login queue full */
+	REPLY_MANIFEST_INVALID, /* 400: e.g. larger than manifest_bytes */
 	REPLY__COUNT
 };
 

@@ -272,7 +272,8 @@ server_new(struct config *cfg)
 		fprintf(stderr, "regward: %s: database: %s\n", cfg->path, err);
 		goto bad;
 	}
-	if (srv->auth != NULL && admit_needed(auth_policies(srv->auth))) {
+	/* Admission, and the upstream lookups immutable tags need. */
+	if (srv->auth != NULL) {
 		struct admit_conf *ac;
 
 		if (admit_conf_load(cfg, auth_policies(srv->auth), &ac, err,

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -128,7 +129,8 @@ struct session {
 	struct auth_pending pend; /* a login the hasher checks */
 	struct hasher_job *hjob; /* that check, until it reports */
 	int is_token; /* 1: GET /token, 2: POST /token */
-	int collect_req; /* POST /token: form body held */
+	int collect_req; /* POST /token, immutable tag: request body held */
+	int hold_req; /* immutable tag: the manifest is held, then checked */
 	int no_mount; /* forward without the mount query */
 	int collect; /* catalog: body held for filtering */
 	int hold; /* admission: manifest response held, then judged */
@@ -322,7 +324,9 @@ sess_on_req_body(http_parser *p, const char *at, size_t len)
 
 	if (!s->collect_req)
 		return 0;
-	if (evbuffer_get_length(s->held) + len > SESS_FORM_MAX) {
+	if (evbuffer_get_length(s->held) + len >
+	    (s->hold_req ? sess_cfg(s)->limits.manifest_bytes
+			 : SESS_FORM_MAX)) {
 		s->pev |= PEV_HEAD_ERROR;
 		return -1;
 	}
@@ -536,6 +540,7 @@ sess_request_reset(struct session *s)
 	s->authed = 0;
 	s->is_token = 0;
 	s->collect_req = 0;
+	s->hold_req = 0;
 	s->no_mount = 0;
 	s->collect = 0;
 	s->hold = 0;
@@ -809,6 +814,12 @@ sess_build_forward(struct session *s)
 	for (i = 0; i < h->nfields; i++) {
 		if (head_is_hop_by_hop(h, i) || sess_forwarding_field(h, i))
 			continue;
+		/* A held body goes with its own framing, and at once. */
+		if (s->hold_req &&
+		    (head_name_is(h, i, "Content-Length") ||
+			head_name_is(h, i, "Transfer-Encoding") ||
+			head_name_is(h, i, "Expect")))
+			continue;
 		if (head_name_is(h, i, "X-Forwarded-For")) {
 			xff = (int)i; /* appended to below */
 			continue;
@@ -822,6 +833,9 @@ sess_build_forward(struct session *s)
 	else
 		evbuffer_add_printf(
 		    out, "X-Forwarded-For: %s\r\n", s->client_ip);
+	if (s->hold_req)
+		evbuffer_add_printf(out, "Content-Length: %zu\r\n",
+		    evbuffer_get_length(s->held));
 	return evbuffer_add_printf(out, "X-Forwarded-Proto: %s\r\n\r\n",
 		   s->tls ? "https" : "http") < 0
 	    ? -1
@@ -844,6 +858,10 @@ sess_upstream_ready(struct session *s)
 	if (evbuffer_add(upstr_output(s->up), evbuffer_pullup(s->fwd, -1),
 		evbuffer_get_length(s->fwd)) == -1) {
 		return sess_reply(s, REPLY_INTERNAL, NULL, NULL);
+	}
+	if (s->hold_req) {
+		s->body_sent = evbuffer_get_length(s->held);
+		evbuffer_add_buffer(upstr_output(s->up), s->held);
 	}
 	return sess_pump_request(s);
 }
@@ -1034,6 +1052,79 @@ sess_token(struct session *s)
 	return rc;
 }
 
+/* ---- immutable tags ----------------------------------------------------- */
+
+static void
+sess_tag_cb(int found, const char *dgst, const char *why, void *arg)
+{
+	struct session *s = arg;
+	char tag[ROUTE_TAG_MAX + 1];
+
+	s->await = NULL;
+	sess_slice_str(&s->route.ref, tag, sizeof(tag));
+	if (found == -1) {
+		snprintf(s->reason, sizeof(s->reason),
+		    "cannot check immutable tag %s: %.300s", tag, why);
+		sess_reply(
+		    s, REPLY_UPSTREAM_DOWN, s->reason, "Retry-After: 1\r\n");
+		return;
+	}
+	if (found == 1 && strcmp(dgst, s->dgst) != 0) {
+		snprintf(s->reason, sizeof(s->reason),
+		    "tag %s is immutable here and points to %.80s; push %.80s "
+		    "under a new tag",
+		    tag, dgst, s->dgst);
+		sess_ledger_event(s, DB_LEDGER_DENY, 403);
+		sess_reply(s, REPLY_DENIED, s->reason, NULL);
+		return;
+	}
+	sess_proxy(s); /* a new tag, or the same digest again */
+}
+
+/* The whole manifest is here: what does the tag point to now? */
+static int
+sess_immutable_lookup(struct session *s)
+{
+	const unsigned char *body = evbuffer_pullup(s->held, -1);
+	char repo[ROUTE_NAME_MAX + 1], tag[ROUTE_TAG_MAX + 1];
+
+	s->collect_req = 0;
+	if (sig_digest_sha256(body != NULL ? body : (const unsigned char *)"",
+		evbuffer_get_length(s->held), s->dgst) == -1)
+		return sess_reply(s, REPLY_INTERNAL, NULL, NULL);
+	sess_slice_str(&s->route.name, repo, sizeof(repo));
+	sess_slice_str(&s->route.ref, tag, sizeof(tag));
+	if (admit_tag_lookup(
+		s->srv->admit, repo, tag, sess_tag_cb, s, &s->await) == -1)
+		return sess_reply(
+		    s, REPLY_BUSY, "lookup queue full", "Retry-After: 1\r\n");
+	s->wstate = WS_ADMIT;
+	return 0;
+}
+
+/* A push to an immutable tag: read the manifest first. */
+static int
+sess_immutable_start(struct session *s)
+{
+	const struct head *h = &s->req;
+	int i;
+
+	if (s->held == NULL && (s->held = evbuffer_new()) == NULL)
+		return sess_reply(s, REPLY_INTERNAL, NULL, NULL);
+	s->hold_req = 1;
+	if (s->rstate == RS_DONE)
+		return sess_immutable_lookup(s);
+	if ((i = head_find(h, "Expect", 0)) >= 0 &&
+	    h->fields[i].value.len == 12 &&
+	    strncasecmp(head_ptr(h, h->fields[i].value), "100-continue", 12) ==
+		0)
+		evbuffer_add(bufferevent_get_output(s->bev),
+		    "HTTP/1.1 100 Continue\r\n\r\n", 25);
+	s->collect_req = 1;
+	bufferevent_enable(s->bev, EV_READ);
+	return sess_pump_request(s);
+}
+
 /* Authenticated: answer /token, or decide on the request. */
 static int
 sess_auth_done(struct session *s)
@@ -1085,6 +1176,15 @@ sess_auth_done(struct session *s)
 		if (s->held == NULL && (s->held = evbuffer_new()) == NULL)
 			return sess_reply(s, REPLY_INTERNAL, NULL, NULL);
 		s->collect = 1;
+	}
+	if (s->srv->admit != NULL && s->route.kind == ROUTE_MANIFEST &&
+	    s->method == HTTP_PUT && !s->route.ref_is_digest) {
+		char tag[ROUTE_TAG_MAX + 1];
+
+		sess_slice_str(&s->route.ref, tag, sizeof(tag));
+		if (policy_tag_immutable(
+			auth_policies(s->srv->auth), repo, tag))
+			return sess_immutable_start(s);
 	}
 	if (s->srv->admit != NULL && s->route.kind == ROUTE_MANIFEST &&
 	    (s->method == HTTP_GET || s->method == HTTP_HEAD)) {
@@ -1396,6 +1496,12 @@ sess_pump_request(struct session *s)
 		s->bytes_in += n;
 		if (s->pev & PEV_HEAD_ERROR || r == PUMP_ERROR) {
 			s->keepalive = 0;
+			if (s->hold_req)
+				return sess_reply(s, REPLY_MANIFEST_INVALID,
+				    "manifest larger than "
+				    "limits.manifest_bytes "
+				    "or malformed",
+				    NULL);
 			return sess_reply(s, REPLY_QUERY_INVALID,
 			    "form body too large or malformed", NULL);
 		}
@@ -1403,6 +1509,8 @@ sess_pump_request(struct session *s)
 			return 0;
 		s->rstate = RS_DONE;
 		bufferevent_disable(s->bev, EV_READ);
+		if (s->hold_req)
+			return sess_immutable_lookup(s);
 		return sess_token_form(s);
 	}
 	if (s->rstate != RS_BODY || s->up == NULL || s->wstate == WS_CONNECT ||
