@@ -238,7 +238,7 @@ static void
 jwks_fetch_logf(struct jwks_fetch *f, const char *level, const char *msg,
     const char *fmt, ...)
 {
-	char extra[1536];
+	char extra[4096];
 	va_list ap;
 
 	if (f->log == NULL)
