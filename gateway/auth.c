@@ -6,7 +6,9 @@
  * credentials under a per-process secret, for auth.cache_ttl: the slow
  * hash runs once per login, not once per blob. OIDC ID tokens sent as the
  * password and regward's own Bearer tokens are checked here, on the loop:
- * a signature verification costs tens of microseconds.
+ * a signature verification costs tens of microseconds. The JWK Sets of
+ * providers with a jwks_url are fetched by jwks_fetch's worker thread and
+ * only read here.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -26,6 +28,7 @@
 
 #include "auth.h"
 #include "hasher.h"
+#include "jwks_fetch.h"
 #include "reply.h"
 
 #define AUTH_CACHE_SLOTS 512
@@ -77,7 +80,10 @@ struct auth {
 	unsigned ttl;
 	unsigned cache_ttl;
 	struct oidc_providers *oidc;
-	struct jwks **jwks; /* one per provider, same order */
+	struct jwks **jwks; /* one per provider, same order (jwks_file) */
+	int *jsrc; /* per provider: jwks_fetch source (jwks_url), else -1 */
+	struct jwks_fetch *fetch; /* NULL without jwks_url or base */
+	FILE *log; /* the fetcher's log: log.file, else stdout */
 	struct policy_set *policies;
 	struct hasher *hasher;
 	struct db *db;
@@ -188,17 +194,14 @@ auth_load_oidc(struct auth *a, const struct config *cfg, const json_t *arr,
 
 	if (oidc_load(cfg->path, arr, &a->oidc, err, errlen) == -1)
 		return -1;
-	if ((a->jwks = calloc(a->oidc->n + 1, sizeof(*a->jwks))) == NULL)
+	if ((a->jwks = calloc(a->oidc->n + 1, sizeof(*a->jwks))) == NULL ||
+	    (a->jsrc = calloc(a->oidc->n + 1, sizeof(*a->jsrc))) == NULL)
 		return auth_err(
 		    err, errlen, cfg->path, "auth.oidc", "out of memory");
 	for (i = 0; i < a->oidc->n; i++) {
-		if (a->oidc->v[i].jwks_file == NULL) {
-			snprintf(
-			    msg, sizeof(msg), "auth.oidc[%zu].jwks_url", i);
-			return auth_err(err, errlen, cfg->path, msg,
-			    "not supported by this version yet; download the "
-			    "issuer's JWKS and name it with jwks_file");
-		}
+		a->jsrc[i] = -1;
+		if (a->oidc->v[i].jwks_file == NULL)
+			continue; /* jwks_url: auth_start_fetch() */
 		if (jwks_load_file(a->oidc->v[i].jwks_file, &a->jwks[i], msg,
 			sizeof(msg)) == -1) {
 			snprintf(err, errlen,
@@ -206,6 +209,83 @@ auth_load_oidc(struct auth *a, const struct config *cfg, const json_t *arr,
 			    msg);
 			return -1;
 		}
+	}
+	return 0;
+}
+
+/* The fetcher's log lines, shaped as log.c's. Loop thread. */
+static void
+auth_fetch_log_cb(
+    void *arg, const char *level, const char *msg, const char *extra)
+{
+	struct auth *a = arg;
+	char ts[32];
+	struct timespec now;
+	struct tm tm;
+
+	if (a->log == NULL)
+		return;
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+	fprintf(a->log,
+	    "{\"time\":\"%s.%03ldZ\",\"level\":\"%s\",\"msg\":\"%s\"%s%s}\n",
+	    ts, now.tv_nsec / 1000000, level, msg, *extra != '\0' ? "," : "",
+	    extra);
+}
+
+/*
+ * Providers with a jwks_url: one fetcher thread for all of them, one
+ * source per distinct URL (and CA file). Without an event base (regward
+ * check) nothing is fetched: the URLs were checked by oidc_load().
+ *
+ * The log goes where log.c's does. server.c does not hand its log to
+ * auth_new(), so this opens log.file once more in append mode (lines
+ * are written whole, line-buffered, so the two streams interleave by
+ * line) or shares stdout.
+ */
+static int
+auth_start_fetch(struct auth *a, const struct config *cfg,
+    struct event_base *base, char *err, size_t errlen)
+{
+	const struct oidc_provider *p;
+	char msg[TOKEN_ERR_MAX], key[64];
+	size_t i;
+	int n = 0;
+
+	if (a->oidc == NULL || base == NULL)
+		return 0;
+	for (i = 0; i < a->oidc->n; i++)
+		n += a->oidc->v[i].jwks_url != NULL;
+	if (n == 0)
+		return 0;
+	a->log = stdout;
+	if (cfg->log_file != NULL && strcmp(cfg->log_file, "-") != 0) {
+		if ((a->log = fopen(cfg->log_file, "ae")) == NULL) {
+			snprintf(err, errlen, "%s: log.file: cannot open %s",
+			    cfg->path, cfg->log_file);
+			return -1;
+		}
+		setvbuf(a->log, NULL, _IOLBF, 0);
+	}
+	if ((a->fetch = jwks_fetch_new(base, auth_fetch_log_cb, a)) == NULL)
+		return auth_err(
+		    err, errlen, cfg->path, "auth.oidc", "out of memory");
+	for (i = 0; i < a->oidc->n; i++) {
+		p = &a->oidc->v[i];
+		if (p->jwks_url == NULL)
+			continue;
+		if ((a->jsrc[i] = jwks_fetch_add(a->fetch, p->name, p->jwks_url,
+			 p->ca_file, p->jwks_refetch)) == -1) {
+			snprintf(
+			    key, sizeof(key), "auth.oidc[%zu].jwks_url", i);
+			return auth_err(
+			    err, errlen, cfg->path, key, "out of memory");
+		}
+	}
+	if (jwks_fetch_start(a->fetch, msg, sizeof(msg)) == -1) {
+		snprintf(err, errlen, "%s: auth.oidc: %s", cfg->path, msg);
+		return -1;
 	}
 	return 0;
 }
@@ -330,6 +410,8 @@ auth_new(const struct config *cfg, struct event_base *base, struct db *db,
 		    cfg->path);
 		goto bad;
 	}
+	if (auth_start_fetch(a, cfg, base, err, errlen) == -1)
+		goto bad;
 	return a;
 bad:
 	auth_free(a);
@@ -344,6 +426,10 @@ auth_free(struct auth *a)
 	if (a == NULL)
 		return;
 	hasher_free(a->hasher);
+	jwks_fetch_free(a->fetch); /* joins the fetcher thread */
+	if (a->log != NULL && a->log != stdout)
+		fclose(a->log);
+	free(a->jsrc);
 	jwt_key_clear(&a->key);
 	if (a->jwks != NULL && a->oidc != NULL)
 		for (i = 0; i < a->oidc->n; i++)
@@ -702,6 +788,8 @@ auth_oidc(struct auth *a, const char *tok, size_t len, time_t now,
     struct auth_principal *p, char *why, size_t whylen)
 {
 	const struct oidc_provider *prov = NULL;
+	const struct jwks *set;
+	char note[JWKS_FETCH_MSG_MAX + 64] = "";
 	struct oidc_ident id;
 	struct jwt jwt;
 	char claims[AUTH_CLAIMS_MAX];
@@ -716,12 +804,28 @@ auth_oidc(struct auth *a, const char *tok, size_t len, time_t now,
 	st = oidc_provider_for(a->oidc, &jwt, &prov, err, sizeof(err));
 	if (st == TOKEN_OK) {
 		i = (size_t)(prov - a->oidc->v);
-		st = oidc_verify(a->oidc, a->jwks[i], &jwt, now, AUTH_LEEWAY,
-		    &id, err, sizeof(err));
+		set = a->jsrc[i] >= 0
+		    ? jwks_fetch_set(a->fetch, (size_t)a->jsrc[i])
+		    : a->jwks[i];
+		st = oidc_verify(a->oidc, set, &jwt, now, AUTH_LEEWAY, &id, err,
+		    sizeof(err));
+		/*
+		 * Issuers rotate keys: an unknown kid (or no set yet) asks
+		 * the fetcher for a fresh copy, rate-limited there. This
+		 * token is refused all the same; the client retries.
+		 */
+		if (st == TOKEN_UNKNOWN_KID && a->jsrc[i] >= 0) {
+			jwks_fetch_kick(a->fetch, (size_t)a->jsrc[i], now, note,
+			    sizeof(note));
+			if (set == NULL)
+				snprintf(err, sizeof(err),
+				    "provider %s: no JWKS yet", prov->name);
+		}
 	}
 	if (st != TOKEN_OK) {
 		jwt_clear(&jwt);
-		snprintf(why, whylen, "oidc %s: %s", token_status_str(st), err);
+		snprintf(why, whylen, "oidc %s: %s%s%s", token_status_str(st),
+		    err, note[0] != '\0' ? "; " : "", note);
 		return AUTH_FAILED;
 	}
 	auth_claims_keep(&jwt, claims, sizeof(claims));

@@ -108,6 +108,76 @@ oidc_https_url_ok(const char *s)
 }
 
 /*
+ * A jwks_url: an https URL as for the issuer (a query allowed), or, for
+ * tests, http:// to 127.0.0.1, localhost or [::1] (any port).
+ */
+static int
+oidc_jwks_url_ok(const char *s)
+{
+	const char *host = s + 7, *end, *p;
+	size_t hlen;
+
+	if (!oidc_printable(s, OIDC_URL_MAX) || strchr(s, '#') != NULL)
+		return 0;
+	if (strncmp(s, "https://", 8) == 0) {
+		host = s + 8;
+		end = host + strcspn(host, "/?");
+		return end != host &&
+		    memchr(host, '@', (size_t)(end - host)) == NULL;
+	}
+	if (strncmp(s, "http://", 7) != 0)
+		return 0;
+	end = host + strcspn(host, "/?");
+	if (*host == '[')
+		p = memchr(host, ']', (size_t)(end - host));
+	else
+		p = memchr(host, ':', (size_t)(end - host));
+	if (p == NULL)
+		p = end;
+	else if (*host == '[')
+		p++;
+	hlen = (size_t)(p - host);
+	if (!((hlen == 9 && strncmp(host, "127.0.0.1", 9) == 0) ||
+		(hlen == 9 && strncmp(host, "localhost", 9) == 0) ||
+		(hlen == 5 && strncmp(host, "[::1]", 5) == 0)))
+		return 0;
+	if (p == end)
+		return 1;
+	if (*p != ':' || p + 1 == end)
+		return 0;
+	for (p++; p < end; p++)
+		if (*p < '0' || *p > '9')
+			return 0;
+	return 1;
+}
+
+/* Seconds from 30 or "30s", "5m", "1h"; -1 when malformed or > 1 day. */
+static long
+oidc_duration(const json_t *v)
+{
+	const char *s;
+	long n = 0;
+
+	if (json_is_integer(v))
+		return json_integer_value(v) >= 0 &&
+			json_integer_value(v) <= 86400
+		    ? (long)json_integer_value(v)
+		    : -1;
+	if ((s = oidc_str(v)) == NULL || *s < '0' || *s > '9')
+		return -1;
+	for (; *s >= '0' && *s <= '9'; s++)
+		if ((n = n * 10 + (*s - '0')) > 86400)
+			return -1;
+	if (strcmp(s, "s") == 0)
+		return n;
+	if (strcmp(s, "m") == 0 && n <= 1440)
+		return n * 60;
+	if (strcmp(s, "h") == 0 && n <= 24)
+		return n * 3600;
+	return -1;
+}
+
+/*
  * Validate a principal template: literals of principal characters and
  * {claim} substitutions with claim names [A-Za-z0-9._-]+.
  */
@@ -155,6 +225,7 @@ oidc_provider_clear(struct oidc_provider *p)
 	free(p->audience);
 	free(p->jwks_file);
 	free(p->jwks_url);
+	free(p->ca_file);
 	for (i = 0; i < p->nrules; i++) {
 		free(p->rules[i].claim);
 		for (j = 0; j < p->rules[i].npatterns; j++)
@@ -339,7 +410,8 @@ oidc_load_one(
     struct oidc_ctx *c, json_t *e, size_t idx, struct oidc_providers *ps)
 {
 	static const char *const known[] = {"name", "issuer", "audience",
-	    "jwks_file", "jwks_url", "claims", "principal", "roles", NULL};
+	    "jwks_file", "jwks_url", "ca_file", "jwks_refetch_interval",
+	    "claims", "principal", "roles", NULL};
 	struct oidc_provider *p = &ps->v[ps->n];
 	char base[32], path[128];
 	const char *key, *why;
@@ -408,10 +480,34 @@ oidc_load_one(
 		oidc_fail(c, path, "must not be empty");
 		return -1;
 	}
-	if (p->jwks_url != NULL && !oidc_https_url_ok(p->jwks_url)) {
+	if (p->jwks_url != NULL && !oidc_jwks_url_ok(p->jwks_url)) {
 		snprintf(path, sizeof(path), "%s.jwks_url", base);
-		oidc_fail(c, path, "must be an https URL");
+		oidc_fail(c, path,
+		    "must be an https URL (http only to 127.0.0.1, localhost "
+		    "or [::1])");
 		return -1;
+	}
+	if (json_object_get(e, "ca_file") != NULL) {
+		if (oidc_get_string(c, base, e, "ca_file", &p->ca_file) == -1)
+			return -1;
+		snprintf(path, sizeof(path), "%s.ca_file", base);
+		if (p->jwks_url == NULL || p->ca_file[0] == '\0') {
+			oidc_fail(c, path,
+			    "must be a non-empty path, with jwks_url only");
+			return -1;
+		}
+	}
+	if ((v = json_object_get(e, "jwks_refetch_interval")) != NULL) {
+		long n = oidc_duration(v);
+
+		snprintf(path, sizeof(path), "%s.jwks_refetch_interval", base);
+		if (p->jwks_url == NULL || n < 1 || n > 3600) {
+			oidc_fail(c, path,
+			    "must be a duration between 1s and 1h, with "
+			    "jwks_url only");
+			return -1;
+		}
+		p->jwks_refetch = (unsigned)n;
 	}
 	for (i = 0; i + 1 < ps->n; i++) {
 		if (strcmp(ps->v[i].issuer, p->issuer) == 0 &&

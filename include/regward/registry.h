@@ -414,4 +414,77 @@ char *registry_url_resolve(const char *base, const char *ref);
  */
 int registry_url_same_origin(const char *a, const char *b);
 
+/* ------------------------------------------------------------ plain GET */
+
+/*
+ * http_fetch.c: one GET of a public document that is not a registry API
+ * call (an OIDC issuer's JWK Set). No credentials are sent; redirects are
+ * followed (at most 3, https only); TLS peers are always verified.
+ */
+
+#define REGISTRY_CC_MAX 256 /* Cache-Control value kept */
+#define REGISTRY_MAX_AGE_CAP 31536000L /* a year: larger max-age saturates */
+
+struct registry_http_opts {
+	size_t max_bytes; /* body cap, required: a larger body is an error */
+	long connect_timeout_ms; /* 0: 5 s */
+	long timeout_ms; /* whole transfer; 0: 10 s */
+	const char *ca_file; /* PEM CA bundle; NULL: the system's */
+	const char *user_agent; /* NULL: "regward/VERSION" */
+	/*
+	 * Polled during the transfer (from the calling thread); returning
+	 * non-zero aborts it (REGISTRY_NETWORK). NULL: never.
+	 */
+	int (*cancel)(void *arg);
+	void *cancel_arg;
+};
+
+struct registry_http_resp {
+	long status; /* last HTTP status, 0 if none arrived */
+	char *body; /* 2xx: malloc'd, NUL-terminated; else NULL */
+	size_t len;
+	char cache_control[REGISTRY_CC_MAX]; /* last response's, "" if none */
+};
+
+/*
+ * libcurl's global set-up and tear-down, for programs that call
+ * registry_http_get() from threads: call init on the main thread before
+ * starting them (0 or -1), cleanup once after they are done.
+ */
+int registry_http_global_init(void);
+void registry_http_global_cleanup(void);
+
+/*
+ * 1 when url may be fetched: https://host[:port][/path][?query] without
+ * user info, fragment, spaces or control bytes, at most REGISTRY_URL_MAX
+ * bytes; or http:// to 127.0.0.1, localhost or [::1] only (tests), which
+ * sets *loopback_http (may be NULL). Else 0.
+ */
+int registry_http_url_ok(const char *url, int *loopback_http);
+
+/*
+ * GET url (registry_http_url_ok()) with opts (required). REGISTRY_OK with
+ * a 2xx status and the body in resp; else REGISTRY_INVALID (bad URL or
+ * options), _NETWORK (DNS, connect, TLS, timeout, cancelled), _TOO_LARGE,
+ * _NOT_FOUND (404), _UNAVAILABLE (429, 5xx), _PROTOCOL (other status),
+ * _NOMEM, with err->msg "GET URL: reason" (URL without its query). resp
+ * is cleared on entry; free with registry_http_resp_clear(). Thread-safe
+ * (one easy handle per call) after registry_http_global_init().
+ */
+enum registry_status registry_http_get(const char *url,
+    const struct registry_http_opts *opts, struct registry_http_resp *resp,
+    struct registry_err *err);
+
+/* Free resp's body and clear it. NULL is a no-op. */
+void registry_http_resp_clear(struct registry_http_resp *resp);
+
+/*
+ * The freshness lifetime a Cache-Control value cc gives, in seconds:
+ * max-age's delta-seconds (the first valid one; quoted accepted; capped
+ * at REGISTRY_MAX_AGE_CAP); 0 when no-store or no-cache is present; -1
+ * when cc is NULL or says neither. Directive names are case-insensitive;
+ * unknown directives are ignored. Pure.
+ */
+long registry_cache_max_age(const char *cc);
+
 #endif /* REGWARD_REGISTRY_H */

@@ -298,6 +298,9 @@ struct oidc_provider {
 	char *audience; /* expected "aud" */
 	char *jwks_file; /* exactly one of jwks_file and jwks_url */
 	char *jwks_url;
+	char *ca_file; /* jwks_url's CA bundle, NULL: the system's */
+	unsigned jwks_refetch; /* seconds between kid-driven fetches; 0:
+				  default */
 	struct oidc_rule *rules;
 	size_t nrules;
 	char *principal; /* template, "github:{repository}@{ref}" (the gateway
@@ -317,7 +320,9 @@ struct oidc_providers {
  *   regward.json: auth.oidc[0].claims.ref: must be a string or an array
  * Entries: name (unique), issuer (https URL), audience, jwks_file or
  * jwks_url (exactly one; providers that share an issuer must name the
- * same JWKS), claims (object, at least one rule), principal (template),
+ * same JWKS; jwks_url https, or http to 127.0.0.1/localhost/[::1] for
+ * tests), with jwks_url optionally ca_file and jwks_refetch_interval
+ * (1s..1h), claims (object, at least one rule), principal (template),
  * roles (array of names). Unknown keys are errors. Returns 0 and *out
  * (free with oidc_free()), or -1.
  */

@@ -867,6 +867,39 @@ test_oidc_load_valid(void **state)
 	oidc_free(NULL);
 }
 
+/* jwks_url over http to the loopback (tests), ca_file, refetch interval. */
+static void
+test_oidc_load_jwks_url(void **state)
+{
+	static const char *const ok[] = {"http://127.0.0.1:8080/jwks.json",
+	    "http://localhost/jwks", "http://[::1]:9/j",
+	    "https://issuer.example/keys?v=2"};
+	struct oidc_providers *ps = NULL;
+	char err[TOKEN_ERR_MAX], text[512];
+	json_t *arr;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		snprintf(text, sizeof(text),
+		    "[{\"name\":\"p\",\"issuer\":\"https://i.test\","
+		    "\"audience\":\"a\",\"jwks_url\":\"%s\","
+		    "\"ca_file\":\"/ca.pem\",\"jwks_refetch_interval\":\"2m\","
+		    "\"principal\":\"x\",\"roles\":[],"
+		    "\"claims\":{\"sub\":\"x\"}}]",
+		    ok[i]);
+		arr = json_loads(text, 0, NULL);
+		assert_non_null(arr);
+		if (oidc_load("regward.json", arr, &ps, err, sizeof(err)) != 0)
+			fail_msg("%s: %s", ok[i], err);
+		assert_string_equal(ps->v[0].jwks_url, ok[i]);
+		assert_string_equal(ps->v[0].ca_file, "/ca.pem");
+		assert_int_equal(ps->v[0].jwks_refetch, 120);
+		oidc_free(ps);
+		json_decref(arr);
+	}
+}
+
 static void
 test_oidc_load_invalid(void **state)
 {
@@ -1864,6 +1897,7 @@ main(void)
 	    cmocka_unit_test(test_claims),
 	    cmocka_unit_test(test_glob),
 	    cmocka_unit_test(test_oidc_load_valid),
+	    cmocka_unit_test(test_oidc_load_jwks_url),
 	    cmocka_unit_test(test_oidc_load_invalid),
 	    cmocka_unit_test(test_oidc_github),
 	    cmocka_unit_test(test_oidc_gitlab),
