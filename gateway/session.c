@@ -746,6 +746,27 @@ sess_local_metrics(struct session *s)
 			evbuffer_free(body);
 		return sess_reply(s, REPLY_INTERNAL, NULL, NULL);
 	}
+	if (s->srv->admit != NULL) {
+		struct admit_stats st;
+
+		admit_get_stats(s->srv->admit, &st);
+		evbuffer_add_printf(body,
+		    "# HELP regward_admission_cache_total Admission verdicts "
+		    "looked up in memory.\n"
+		    "# TYPE regward_admission_cache_total counter\n"
+		    "regward_admission_cache_total{result=\"hit\"} %llu\n"
+		    "regward_admission_cache_total{result=\"miss\"} %llu\n"
+		    "# HELP regward_admission_checks_total Manifests checked "
+		    "by the admission workers.\n"
+		    "# TYPE regward_admission_checks_total counter\n"
+		    "regward_admission_checks_total{verdict=\"admit\"} %llu\n"
+		    "regward_admission_checks_total{verdict=\"refuse\"} "
+		    "%llu\n"
+		    "# HELP regward_admission_cached Verdicts in memory.\n"
+		    "# TYPE regward_admission_cached gauge\n"
+		    "regward_admission_cached %zu\n",
+		    st.hits, st.misses, st.admitted, st.refused, st.cached);
+	}
 	rc = sess_reply_raw(s, 200, "text/plain; version=0.0.4", body, NULL);
 	evbuffer_free(body);
 	return rc;

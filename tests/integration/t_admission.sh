@@ -272,6 +272,10 @@ rc=0
 assert_eq 2 "$rc" "explain of a bad reference"
 assert_contains "$(cat explain.err)" "Team/App: not an image reference" "explain names the bad argument"
 
+# ------------------------------------------------ metrics
+[ "$(metric 'regward_admission_cache_total{result="hit"}')" -ge 1 ] || fail "admission cache hits counted"
+[ "$(metric 'regward_admission_checks_total{verdict="refuse"}')" -ge 1 ] || fail "admission refusals counted"
+
 # ------------------------------------------------ ledger
 sleep 1 # the writer commits within 200 ms
 DB=$TMP/regward.db
