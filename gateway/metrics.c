@@ -27,6 +27,7 @@ static struct {
 	int64_t conns_open;
 	uint64_t upstream_err[METRICS_UP__COUNT];
 	uint64_t upstream_new, upstream_reused;
+	uint64_t password_checks;
 	uint64_t hist[METRICS_NBUCKETS];
 	uint64_t hist_count;
 	double hist_sum;
@@ -79,6 +80,12 @@ metrics_upstream_error(enum metrics_upstream_err kind)
 {
 	if ((unsigned)kind < METRICS_UP__COUNT)
 		m.upstream_err[kind]++;
+}
+
+void
+metrics_password_check(void)
+{
+	m.password_checks++;
 }
 
 void
@@ -144,6 +151,12 @@ metrics_render(struct evbuffer *out)
 		r |= evbuffer_add_printf(out,
 		    "regward_upstream_errors_total{kind=\"%s\"} %llu\n",
 		    up_kind[i], (unsigned long long)m.upstream_err[i]);
+	r |= evbuffer_add_printf(out,
+	    "# HELP regward_password_checks_total Logins checked with the slow "
+	    "password hash (not answered from the login cache).\n"
+	    "# TYPE regward_password_checks_total counter\n"
+	    "regward_password_checks_total %llu\n",
+	    (unsigned long long)m.password_checks);
 	r |= evbuffer_add_printf(out,
 	    "# HELP regward_request_duration_seconds Time from the first byte "
 	    "of a request to the last byte of its response.\n"

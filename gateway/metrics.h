@@ -24,6 +24,8 @@ void metrics_conn_open(void);
 void metrics_conn_close(void);
 void metrics_upstream_error(enum metrics_upstream_err kind);
 void metrics_upstream_conn(int reused);
+/* A login went to the password hash (the hasher), not the cache. */
+void metrics_password_check(void);
 
 /* Append the whole exposition to out. Returns 0 or -1. */
 int metrics_render(struct evbuffer *out);

@@ -1278,6 +1278,7 @@ sess_auth_with(struct session *s, const char *val, size_t len)
 	case AUTH_PENDING:
 		break;
 	}
+	metrics_password_check();
 	s->hjob = hasher_submit(auth_hasher(a), s->pend.kind, s->pend.name,
 	    s->pend.pass, s->pend.passlen, sess_hasher_cb, s);
 	if (s->hjob == NULL) {
