@@ -140,7 +140,7 @@ int ledger_push(struct ledger *l, const struct ledger_push *p);
 int ledger_event(struct ledger *l, const struct ledger_event *e);
 
 /*
- * A manifest served by GET: pulls(repository, digest, tag) gets its
+ * A manifest served by GET or HEAD: pulls(repository, digest, tag) gets its
  * last_pulled and count updated. Strings borrowed and copied; repository
  * and digest are required, tag NULL for a pull by digest.
  */

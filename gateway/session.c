@@ -1684,7 +1684,7 @@ sess_catalog_done(struct session *s)
 
 /* ---- admission --------------------------------------------------------- */
 
-/* Record a manifest served by GET; dgst NULL: the registry's header. */
+/* Record a manifest served (GET or HEAD); dgst NULL: the registry's header. */
 static void
 sess_ledger_pull(struct session *s, const char *dgst)
 {
@@ -1728,11 +1728,12 @@ sess_send_held(struct session *s, const char *extra)
 	if (s->method != HTTP_HEAD) {
 		evbuffer_add_buffer(out, s->held);
 		s->bytes_out += len;
-		if (s->status == 200)
-			sess_ledger_pull(s, s->dgst);
 	} else {
 		evbuffer_drain(s->held, len);
 	}
+	/* A HEAD by tag is how containerd resolves what it pulls. */
+	if (s->status == 200)
+		sess_ledger_pull(s, s->dgst);
 	return sess_request_done(s);
 }
 
@@ -1974,7 +1975,7 @@ sess_pump_response(struct session *s)
 				s->collect = 0;
 			if (!s->hold && status == 200 &&
 			    s->route.kind == ROUTE_MANIFEST &&
-			    s->method == HTTP_GET)
+			    (s->method == HTTP_GET || s->method == HTTP_HEAD))
 				sess_ledger_pull(s, NULL);
 			if (s->authed && status == 202 &&
 			    s->route.kind == ROUTE_UPLOAD_START)
