@@ -6,7 +6,8 @@
 # repository, a missing, failed and expired scan each refused with their own
 # reason; a cosign-style signature (repository-only identity, "optional":
 # null) accepted; a tag moved to an unsigned digest refused at once; HEAD
-# and GET agree; a multi-arch index in "index" and "each" modes; warn mode;
+# and GET agree; a multi-arch index pushed by podman (manifest push --all)
+# in "index" and "each" modes; warn mode;
 # .sig tags readable, a missing one 404; the ledger rows.
 . "$(dirname "$0")/lib.sh"
 require_gateway
@@ -217,13 +218,37 @@ expect_served warn/app v1 "warn; reason=unsigned"
 grep -q '"reason":"admission warn: unsigned' "$GW_LOG" || fail "warn mode logs the reason"
 
 # ------------------------------------------------ multi-arch
-# index IMGREPO TAG: an index of two fresh images, pushed through the gateway.
+# push_index REPO TAG: an index of two fresh images, pushed through the
+# gateway by podman (vfs storage of its own, `manifest push --all`) as the
+# robot; with no podman, by curl. Sets CHILD_A and CHILD_B.
 push_index()
 {
-	local repo=$1 tag=$2 a b as bs
-	push_image "$repo" "$tag-amd64" 4k; a=$DGST; as=$(file_size "$OCI_MANIFEST_FILE")
-	push_image "$repo" "$tag-arm64" 5k; b=$DGST; bs=$(file_size "$OCI_MANIFEST_FILE")
-	jq -c -n --arg a "$a" --argjson sa "$as" --arg b "$b" --argjson sb "$bs" \
+	local repo=$1 tag=$2 a b sa sb
+	push_image "$repo" "$tag-amd64" 4k; a=$DGST; sa=$(file_size "$OCI_MANIFEST_FILE")
+	push_image "$repo" "$tag-arm64" 5k; b=$DGST; sb=$(file_size "$OCI_MANIFEST_FILE")
+	if command -v podman >/dev/null 2>&1; then
+		local -a P=(podman --root "$TMP/podman" --runroot "$TMP/podman-run"
+		    --storage-driver vfs)
+		local lname="list-${repo//\//-}-$tag"
+		"${P[@]}" manifest create "$lname" >/dev/null
+		"${P[@]}" manifest add --arch amd64 --os linux --tls-verify=false \
+		    --creds "robot\$ci-bot:$BOT" "$lname" \
+		    "docker://$HP/$repo:$tag-amd64" >/dev/null
+		"${P[@]}" manifest add --arch arm64 --os linux --tls-verify=false \
+		    --creds "robot\$ci-bot:$BOT" "$lname" \
+		    "docker://$HP/$repo:$tag-arm64" >/dev/null
+		"${P[@]}" manifest push --all --tls-verify=false \
+		    --creds "robot\$ci-bot:$BOT" "$lname" \
+		    "docker://$HP/$repo:$tag" 2>"$TMP/podman.err" >/dev/null ||
+		    fail "podman manifest push --all: $(cat "$TMP/podman.err")"
+		get BT "$repo" "$tag"
+		CHILD_A=$(jq -r '.manifests[] | select(.platform.architecture == "amd64") | .digest' "$TMP/b")
+		CHILD_B=$(jq -r '.manifests[] | select(.platform.architecture == "arm64") | .digest' "$TMP/b")
+		[ -n "$CHILD_A" ] && [ -n "$CHILD_B" ] || fail "podman's index lists no children: $(cat "$TMP/b")"
+		return 0
+	fi
+	log "podman not installed: the index is written with curl"
+	jq -c -n --arg a "$a" --argjson sa "$sa" --arg b "$b" --argjson sb "$sb" \
 	    '{schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json",
 	    manifests: [
 	      {mediaType: "application/vnd.oci.image.manifest.v1+json", digest: $a, size: $sa,
