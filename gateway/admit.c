@@ -53,6 +53,7 @@ struct admit_job {
 	size_t len;
 	struct admit_result res;
 	int found; /* JOB_TAG: 1, 0 or -1 */
+	struct admit_conf *conf; /* held by the worker running the job */
 	char tag[ROUTE_TAG_MAX + 1];
 	struct admit_wait_list waiters; /* loop thread only */
 	TAILQ_ENTRY(admit_job) entry; /* todo or done (under mtx) */
@@ -204,8 +205,7 @@ admit_job_free(struct admit_job *j)
 }
 
 static void
-admit_run(
-    struct admit *a, struct registry *reg, struct db *db, struct admit_job *j)
+admit_run(struct registry *reg, struct db *db, struct admit_job *j)
 {
 	struct db_verdict_row row;
 	char err[256];
@@ -241,7 +241,7 @@ admit_run(
 		return;
 	}
 	if (db != NULL &&
-	    db_verdict_lookup(db, j->repo, j->dgst, a->conf->revision, now,
+	    db_verdict_lookup(db, j->repo, j->dgst, j->conf->revision, now,
 		&row, err, sizeof(err)) == 1) {
 		memset(&j->res, 0, sizeof(j->res));
 		j->res.admit = 1;
@@ -263,7 +263,7 @@ admit_run(
 		j->res.expires = now + 1;
 		return;
 	}
-	admit_verify(a->conf, reg, db, 1, j->pidx, j->repo, j->dgst, j->mfst,
+	admit_verify(j->conf, reg, db, 1, j->pidx, j->repo, j->dgst, j->mfst,
 	    j->len, now, NULL, NULL, &j->res);
 	if (j->res.reason == ADMIT_UNAVAILABLE)
 		j->res.expires = now + 1; /* retry soon */
@@ -294,9 +294,14 @@ admit_worker(void *arg)
 		}
 		j = TAILQ_FIRST(&a->todo);
 		TAILQ_REMOVE(&a->todo, j, entry);
+		j->conf = a->conf; /* SIGHUP may swap a->conf meanwhile */
+		j->conf->refs++;
 		pthread_mutex_unlock(&a->mtx);
-		admit_run(a, reg, db, j);
+		admit_run(reg, db, j);
 		pthread_mutex_lock(&a->mtx);
+		if (--j->conf->refs == 0)
+			admit_conf_free(j->conf);
+		j->conf = NULL;
 		TAILQ_INSERT_TAIL(&a->done, j, entry);
 		pthread_mutex_unlock(&a->mtx);
 		if (write(a->efd, &one, sizeof(one)) == -1 && errno != EAGAIN)
@@ -517,6 +522,27 @@ admit_get_conf(const struct admit *a)
 	return a->conf;
 }
 
+void
+admit_reload(struct admit *a, struct admit_conf *conf)
+{
+	struct admit_conf *old;
+	struct admit_entry *e;
+	struct admit_job *j;
+
+	conf->refs = 1;
+	pthread_mutex_lock(&a->mtx);
+	old = a->conf;
+	a->conf = conf;
+	if (--old->refs == 0)
+		admit_conf_free(old);
+	pthread_mutex_unlock(&a->mtx);
+	/* Verdicts of the old revision no longer hold. */
+	while ((e = TAILQ_FIRST(&a->lru)) != NULL)
+		admit_drop(a, e);
+	TAILQ_FOREACH(j, &a->flight, flight)
+	j->stale = 1;
+}
+
 struct admit *
 admit_new(struct event_base *base, struct admit_conf *conf, const char *db_path,
     char *err, size_t errlen)
@@ -531,6 +557,7 @@ admit_new(struct event_base *base, struct admit_conf *conf, const char *db_path,
 	}
 	a->base = base;
 	a->conf = conf;
+	conf->refs = 1;
 	a->efd = -1;
 	TAILQ_INIT(&a->lru);
 	TAILQ_INIT(&a->flight);

@@ -80,6 +80,7 @@ struct admit_conf {
 	int upstream_insecure;
 	char *upstream_ca;
 	size_t manifest_max;
+	int refs; /* admit.c: the engine and the workers using it */
 };
 
 /*
@@ -149,6 +150,13 @@ struct admit *admit_new(struct event_base *base, struct admit_conf *conf,
     const char *db_path, char *err, size_t errlen);
 void admit_free(struct admit *a);
 const struct admit_conf *admit_get_conf(const struct admit *a);
+
+/*
+ * SIGHUP: use conf (taken over) from now on. Checks already running
+ * finish with the old one; their answers are not cached, and the memory
+ * cache is emptied (the revision changed, or may have).
+ */
+void admit_reload(struct admit *a, struct admit_conf *conf);
 
 /*
  * Check a manifest. When the memory cache has a verdict: returns 1 and

@@ -376,6 +376,7 @@ admit_conf_load(const struct config *cfg, const struct policy_set *ps,
 		av_err(err, errlen, c->file, "keys", "out of memory");
 		goto bad;
 	}
+	c->file = NULL; /* cfg may go before c does */
 	*out = c;
 	return 0;
 bad:

@@ -204,7 +204,8 @@ server_hup_cb(evutil_socket_t sig, short what, void *arg)
 	struct server *srv = arg;
 	struct config *ncfg = NULL;
 	SSL_CTX *ntls = NULL;
-	char err[CONFIG_ERR_MAX], esc[2 * CONFIG_ERR_MAX];
+	struct admit_conf *nac = NULL;
+	char err[CONFIG_ERR_MAX], esc[2 * CONFIG_ERR_MAX], rev[17] = "";
 
 	(void)sig;
 	(void)what;
@@ -215,14 +216,26 @@ server_hup_cb(evutil_socket_t sig, short what, void *arg)
 	    (ntls = server_tls_ctx_new(
 		 ncfg->tls.cert, ncfg->tls.key, err, sizeof(err))) == NULL)
 		goto refused;
+	/* The key files are read again: a rotated key takes effect now. */
+	if (srv->admit != NULL &&
+	    admit_conf_load(
+		ncfg, auth_policies(srv->auth), &nac, err, sizeof(err)) == -1) {
+		if (ntls != NULL)
+			SSL_CTX_free(ntls);
+		goto refused;
+	}
 	/* Sessions read the config at use; none keeps a pointer into it. */
 	config_free(srv->cfg);
 	srv->cfg = ncfg;
 	if (srv->tls != NULL)
 		SSL_CTX_free(srv->tls); /* live connections hold references */
 	srv->tls = ntls;
-	log_msg(srv, "info", "reloaded", "\"tls\":%s",
-	    ntls != NULL ? "true" : "false");
+	if (nac != NULL) {
+		snprintf(rev, sizeof(rev), "%s", nac->revision);
+		admit_reload(srv->admit, nac);
+	}
+	log_msg(srv, "info", "reloaded", "\"tls\":%s,\"admission\":\"%s\"",
+	    ntls != NULL ? "true" : "false", rev);
 	return;
 refused:
 	config_free(ncfg);

@@ -23,7 +23,8 @@ for k in ci other; do
 	openssl pkey -in "$k.pem" -pubout -out "$k.pub"
 done
 
-EXTRA=$(jq -n --arg key "$TMP/token.key" --arg ci "$TMP/ci.pub" '{
+cp ci.pub trusted.pub # the key file the config names (rotated below)
+EXTRA=$(jq -n --arg key "$TMP/token.key" --arg ci "$TMP/trusted.pub" '{
   auth: {token: {key: $key}, throttle: {failures: 1000, ip_failures: 100000}},
   keys: {ci: $ci},
   admission: {deny_ttl: "30s"},
@@ -296,6 +297,27 @@ rc=0
 "$REGWARD_BIN" explain -c "$GW_CFG" "Team/App" 2>explain.err || rc=$?
 assert_eq 2 "$rc" "explain of a bad reference"
 assert_contains "$(cat explain.err)" "Team/App: not an image reference" "explain names the bad argument"
+
+# ------------------------------------------------ key rotation on SIGHUP
+# The key file is read again on SIGHUP: what the new key signed is served
+# at once, what only the old key signed no longer is.
+cp other.pub trusted.pub
+kill -HUP "$GW_PID"
+wait_for 10 grep -q '"msg" *: *"reloaded".*"admission" *: *"[0-9a-f]\{16\}"' "$GW_LOG" ||
+    fail "no reload logged"
+expect_served team/app v2 "signed; key=ci"
+expect_refused team/app "$V1" untrusted_key
+cp ci.pub trusted.pub
+kill -HUP "$GW_PID"
+reloads() { grep -c '"msg" *: *"reloaded"' "$GW_LOG"; }
+wait_for 10 test "$(reloads)" -ge 2 || fail "no second reload"
+expect_served team/app "$V1"
+# A key file that no longer parses: the reload is refused, the keys stay.
+echo garbage >trusted.pub
+kill -HUP "$GW_PID"
+wait_for 10 grep -q 'reload refused.*keys.ci' "$GW_LOG" || fail "a bad key file was not refused on reload"
+expect_served team/app "$V1"
+cp ci.pub trusted.pub
 
 # ------------------------------------------------ metrics
 [ "$(metric 'regward_admission_cache_total{result="hit"}')" -ge 1 ] || fail "admission cache hits counted"
