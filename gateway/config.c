@@ -162,9 +162,19 @@ static const struct config_row config_rows[] = {
 	{ "auth", CONFIG_T_JSON, CONFIG_OFF(auth), NULL, 0, 0, 0, 0 },
 	{ "policies", CONFIG_T_JSON, CONFIG_OFF(policies), NULL, 0, 0, 0, 0 },
 
+	/*
+	 * Retention and the audit trail's bound: read by `regward purge`
+	 * (gateway/retention.c checks "retention" in check, serve, purge).
+	 */
+	{ "retention", CONFIG_T_JSON, CONFIG_OFF(retention),
+	    NULL, 0, 0, 0, CONFIG_RLD },
+	{ "audit", CONFIG_T_SECTION, CONFIG_NOFIELD,
+	    NULL, 0, 0, 0, CONFIG_RLD },
+	{ "audit.keep_days", CONFIG_T_UINT, CONFIG_OFF(audit_keep_days),
+	    NULL, 365, 0, 36500, CONFIG_RLD },
+
 	/* Later versions: refuse rather than silently ignore security config. */
 	{ "keys", CONFIG_T_RESERVED, CONFIG_NOFIELD, NULL, 0, 0, 0, 0 },
-	{ "retention", CONFIG_T_RESERVED, CONFIG_NOFIELD, NULL, 0, 0, 0, 0 },
 };
 /* clang-format on */
 

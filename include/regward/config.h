@@ -66,6 +66,9 @@ struct config {
 			 by auth_new() (gateway/auth.c) */
 	json_t *policies; /* "policies" as written, NULL when absent;
 			     checked by policy_set_load() */
+	json_t *retention; /* "retention" as written, NULL when absent;
+			      checked by retention_load() */
+	unsigned audit_keep_days; /* audit.keep_days: 0 keeps audit rows */
 };
 
 /*
