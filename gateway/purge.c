@@ -120,7 +120,9 @@ purge_env_num(const char *name)
 static int
 purge_lock(const char *database)
 {
-	char path[4096], info[256], host[128];
+	char path[4096], info[256], host[128], when[32];
+	struct tm tm;
+	time_t now;
 	ssize_t n;
 	int fd;
 
@@ -143,8 +145,11 @@ purge_lock(const char *database)
 	if (gethostname(host, sizeof(host)) == -1)
 		snprintf(host, sizeof(host), "?");
 	host[sizeof(host) - 1] = '\0';
-	n = snprintf(info, sizeof(info), "pid %ld on %s since %lld\n",
-	    (long)getpid(), host, (long long)time(NULL));
+	now = time(NULL);
+	gmtime_r(&now, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	n = snprintf(info, sizeof(info), "pid %ld on %s since %s\n",
+	    (long)getpid(), host, when);
 	if (ftruncate(fd, 0) == -1 || pwrite(fd, info, (size_t)n, 0) != n)
 		fprintf(stderr, "regward: purge: %s: cannot write: %s\n", path,
 		    strerror(errno));
