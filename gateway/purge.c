@@ -560,8 +560,8 @@ purge_one(struct purge *pg, struct purge_repo *r, size_t i)
 	    !l.stop)
 		snprintf(l.why, sizeof(l.why), "%.1000s", err);
 	else if (!l.stop) {
-		st = registry_tags_list(
-		    pg->reg, r->name, 0, purge_live_tag_cb, &l, &rerr);
+		st = registry_tags_list(pg->reg, r->name, sync_list_page(),
+		    purge_live_tag_cb, &l, &rerr);
 		if (st != REGISTRY_OK && !l.stop) {
 			snprintf(l.why, sizeof(l.why), "%.512s", rerr.msg);
 			l.stop = 1;

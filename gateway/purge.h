@@ -50,6 +50,12 @@ int sync_catalog(
     struct registry *reg, char ***names, size_t *n, char *err, size_t errlen);
 void sync_names_free(char **names);
 
+/*
+ * Page size for catalog and tags listings: REGWARD_LIST_PAGE (test-only,
+ * to exercise Link paging with a few names), else 0 (the client's).
+ */
+size_t sync_list_page(void);
+
 /* The commands: argv after the command word. Exit status 0, 1 or 2. */
 int sync_main(int argc, char **argv);
 int purge_main(int argc, char **argv);

@@ -88,6 +88,17 @@ sync_name_cb(const char *name, void *arg)
 	return 0;
 }
 
+size_t
+sync_list_page(void)
+{
+	const char *s = getenv("REGWARD_LIST_PAGE");
+	size_t v = 0;
+
+	for (; s != NULL && *s >= '0' && *s <= '9' && v < 100000; s++)
+		v = v * 10 + (size_t)(*s - '0');
+	return v; /* 0: the client's default */
+}
+
 struct registry *
 sync_registry_new(const struct config *cfg, char *err, size_t errlen)
 {
@@ -113,7 +124,7 @@ sync_catalog(
 	*names = NULL;
 	*n = 0;
 	memset(&c, 0, sizeof(c));
-	st = registry_catalog(reg, 0, sync_name_cb, &c, &rerr);
+	st = registry_catalog(reg, sync_list_page(), sync_name_cb, &c, &rerr);
 	if (st != REGISTRY_OK || c.failed) {
 		snprintf(err, errlen, "upstream catalog: %s",
 		    c.failed ? "out of memory" : rerr.msg);
@@ -370,7 +381,8 @@ sync_repo(struct registry *reg, struct db *db, const char *repo, long long at,
 	c.at = at;
 	u.c = &c;
 	/* 1. Tags, each resolved to its digest now. */
-	rs = registry_tags_list(reg, repo, 0, sync_name_cb, &c, &rerr);
+	rs = registry_tags_list(
+	    reg, repo, sync_list_page(), sync_name_cb, &c, &rerr);
 	if (rs != REGISTRY_OK || c.failed) {
 		snprintf(err, errlen, "%s: %s", repo,
 		    c.failed ? "out of memory" : rerr.msg);
