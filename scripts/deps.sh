@@ -7,7 +7,7 @@ pkgs=(
 	build-essential cmake pkg-config clang-format
 	libevent-dev libssl-dev libjansson-dev libhttp-parser-dev
 	libsqlite3-dev libcmocka-dev libcurl4-openssl-dev libsodium-dev
-	docker-registry skopeo curl jq openssl iproute2 procps
+	docker-registry skopeo curl jq openssl iproute2 procps sqlite3
 	nginx wrk apache2-utils
 )
 
