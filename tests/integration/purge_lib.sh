@@ -23,20 +23,47 @@ purge_start_gateway()
 	export REGWARD_USERNAME=ci REGWARD_PASSWORD=$CI_PW
 }
 
-# img_push REPO REF: a fresh small image (random 1k layer) pushed to REF
-# (a tag or, for an untagged push, "-": by its own digest) through
-# $GW_URL. Prints the manifest digest; the manifest is kept as
-# $TMP/m-<hex>.json for retagging.
+# img_push REPO REF: a fresh small image pushed to REF (a tag or, for an
+# untagged push, "-": by its own digest) through $GW_URL: one layer shared
+# by all images of the test (uploaded once per repository) and a config
+# with a random nonce, so that every call makes a new digest cheaply.
+# Prints the manifest digest; the manifest is kept as $TMP/m-<hex>.json
+# for retagging.
 img_push()
 {
-	local repo=$1 ref=$2 dir mf
-	dir=$(mktemp -d "$TMP/img.XXXXXX")
-	make_oci_image "$dir" 1k >/dev/null
-	mf=$OCI_MANIFEST_DIGEST
-	cp "$dir/blobs/sha256/${mf#sha256:}" "$TMP/m-${mf#sha256:}.json"
+	local repo=$1 ref=$2 mark lsize ldgst cfg csize cdgst m mf
+	if [ ! -f "$TMP/layer.tar.gz" ]; then
+		random_file "$TMP/layer.bin" 1k
+		tar -cf - -C "$TMP" layer.bin | gzip -1 -n >"$TMP/layer.tar.gz"
+		file_digest "$TMP/layer.bin" >"$TMP/layer.diffid"
+	fi
+	ldgst=$(file_digest "$TMP/layer.tar.gz")
+	lsize=$(file_size "$TMP/layer.tar.gz")
+	mark="$TMP/layer-in-${repo//\//_}"
+	if [ ! -f "$mark" ]; then
+		auth_push_blob "$repo" "$TMP/layer.tar.gz" "${CREDS[@]}"
+		[ "$HTTP_STATUS" = 201 ] || fail "img_push $repo: layer: $HTTP_STATUS"
+		: >"$mark"
+	fi
+	cfg=$(mktemp "$TMP/cfg.XXXXXX")
+	printf '{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":["%s"]},"config":{"Labels":{"nonce":"%s"}}}' \
+	    "$(cat "$TMP/layer.diffid")" "$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')" >"$cfg"
+	cdgst=$(file_digest "$cfg")
+	csize=$(file_size "$cfg")
+	auth_push_blob "$repo" "$cfg" "${CREDS[@]}"
+	[ "$HTTP_STATUS" = 201 ] || fail "img_push $repo: config: $HTTP_STATUS"
+	m=$(mktemp "$TMP/mf.XXXXXX")
+	printf '{"schemaVersion":2,"mediaType":"%s","config":{"mediaType":"%s","digest":"%s","size":%s},"layers":[{"mediaType":"%s","digest":"%s","size":%s}]}' \
+	    "$MT_OCI_MANIFEST" "$MT_OCI_CONFIG" "$cdgst" "$csize" \
+	    "$MT_OCI_LAYER_GZ" "$ldgst" "$lsize" >"$m"
+	mf=$(file_digest "$m")
+	mv "$m" "$TMP/m-${mf#sha256:}.json"
+	rm -f "$cfg"
 	[ "$ref" = - ] && ref=$mf
-	auth_push_image "$dir" "$repo" "$ref" "${CREDS[@]}" >/dev/null
-	rm -rf "$dir"
+	http PUT "$GW_URL/v2/$repo/manifests/$ref" "${CREDS[@]}" \
+	    -H "Content-Type: $MT_OCI_MANIFEST" \
+	    --data-binary @"$TMP/m-${mf#sha256:}.json"
+	[ "$HTTP_STATUS" = 201 ] || fail "img_push $repo:$ref: manifest: $HTTP_STATUS"
 	echo "$mf"
 }
 
