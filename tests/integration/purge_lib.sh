@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # purge_lib.sh: helpers shared by t_purge*.sh (sourced after lib.sh).
 # shellcheck disable=SC2034
 #

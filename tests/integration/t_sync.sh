@@ -11,6 +11,7 @@
 require_cmd jq curl sqlite3
 
 start_registry
+# shellcheck disable=SC2034
 GW_URL=$REG_URL	# no gateway: these images were there before regward
 cfg()
 {
