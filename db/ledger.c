@@ -252,10 +252,59 @@ db_ledger_rollback(struct db_ledger *w)
 	sqlite3_reset(w->rollback);
 }
 
+/*
+ * A manifest deleted through the gateway (kind "delete", 202, the request
+ * named a digest): the inventory forgets its tags and marks it deleted, as
+ * the purge does. Rare: statements are prepared per call.
+ */
+static enum db_ledger_status
+db_ledger_forget(struct db_ledger *w, const struct db_ledger_event *e,
+    char *err, size_t errlen)
+{
+	static const char *const sql[] = {
+	    "INSERT INTO tag_history (at, repository, tag, digest,"
+	    " previous_digest, principal, source)"
+	    " SELECT ?1, repository, tag, NULL, digest, ?4, 'delete'"
+	    " FROM tags WHERE repository = ?2 AND digest = ?3",
+	    "DELETE FROM tags WHERE repository = ?2 AND digest = ?3",
+	    "UPDATE manifests SET deleted_at = ?1 WHERE repository = ?2"
+	    " AND digest = ?3 AND deleted_at IS NULL",
+	};
+	sqlite3 *h = db_sqlite(w->db);
+	sqlite3_stmt *st = NULL;
+	enum db_ledger_status s = DB_LEDGER_OK;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < sizeof(sql) / sizeof(sql[0]) && s == DB_LEDGER_OK;
+	     i++) {
+		/* Parameters a statement lacks are not bound (SQLITE_RANGE). */
+		if (sqlite3_prepare_v2(h, sql[i], -1, &st, NULL) != SQLITE_OK ||
+		    (sqlite3_bind_parameter_index(st, "?1") > 0 &&
+			sqlite3_bind_int64(st, 1, e->at) != SQLITE_OK) ||
+		    db_ledger_bind_text(st, 2, e->repository,
+			DB_LEDGER_REPO_MAX) != SQLITE_OK ||
+		    db_ledger_bind_text(st, 3, e->ref, DB_LEDGER_DIGEST_MAX) !=
+			SQLITE_OK ||
+		    (sqlite3_bind_parameter_index(st, "?4") > 0 &&
+			db_ledger_bind_text(st, 4, e->principal,
+			    DB_LEDGER_PRINCIPAL_MAX) != SQLITE_OK)) {
+			s = db_ledger_fail(
+			    h, SQLITE_ERROR, "delete", err, errlen);
+		} else if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
+			s = db_ledger_fail(h, rc, "delete", err, errlen);
+		}
+		sqlite3_finalize(st);
+		st = NULL;
+	}
+	return s;
+}
+
 enum db_ledger_status
 db_ledger_event_insert(struct db_ledger *w, const struct db_ledger_event *e,
     char *err, size_t errlen)
 {
+	enum db_ledger_status s;
 	sqlite3_stmt *st = w->ins_audit;
 	const char *kind;
 
@@ -289,7 +338,14 @@ db_ledger_event_insert(struct db_ledger *w, const struct db_ledger_event *e,
 		    sqlite3_errmsg(db_sqlite(w->db)));
 		return DB_LEDGER_ERROR;
 	}
-	return db_ledger_run(w, st, "audit", err, errlen);
+	if ((s = db_ledger_run(w, st, "audit", err, errlen)) != DB_LEDGER_OK)
+		return s;
+	if (e->kind == DB_LEDGER_DELETE && e->status == 202 &&
+	    e->repository != NULL && e->ref != NULL &&
+	    (strncmp(e->ref, "sha256:", 7) == 0 ||
+		strncmp(e->ref, "sha512:", 7) == 0))
+		return db_ledger_forget(w, e, err, errlen);
+	return DB_LEDGER_OK;
 }
 
 /* Bind failure: reset st and say so. */

@@ -305,7 +305,9 @@ void db_ledger_rollback(struct db_ledger *w);
 
 /*
  * Insert one audit row in the current transaction (autocommit without
- * one). A missing kind name (bad enum value) is DB_LEDGER_ERROR.
+ * one). A missing kind name (bad enum value) is DB_LEDGER_ERROR. A
+ * "delete" with status 202 whose ref is a digest also updates the
+ * inventory: the manifest is marked deleted and its tags dropped.
  */
 enum db_ledger_status db_ledger_event_insert(struct db_ledger *w,
     const struct db_ledger_event *e, char *err, size_t errlen);

@@ -261,6 +261,43 @@ test_children_and_runs(void **state)
 	assert_int_equal(db_audit_trim(t->db, 150, t->err, sizeof(t->err)), 0);
 }
 
+/* A manifest deleted through the gateway leaves the inventory too. */
+static void
+test_gateway_delete(void **state)
+{
+	struct t *t = *state;
+	struct db_ledger_event e;
+	struct rows r;
+
+	t_push(t, 100, "v1", D1);
+	t_push(t, 110, "v2", D2);
+	memset(&e, 0, sizeof(e));
+	e.at = 120;
+	e.kind = DB_LEDGER_DELETE;
+	e.principal = "user:admin";
+	e.repository = "team/app";
+	e.ref = D1;
+	e.method = "DELETE";
+	e.status = 202;
+	if (db_ledger_event_insert(t->w, &e, t->err, sizeof(t->err)) !=
+	    DB_LEDGER_OK)
+		fail_msg("%s", t->err);
+	/* A refused delete changes nothing. */
+	e.ref = D2;
+	e.status = 403;
+	if (db_ledger_event_insert(t->w, &e, t->err, sizeof(t->err)) !=
+	    DB_LEDGER_OK)
+		fail_msg("%s", t->err);
+	memset(&r, 0, sizeof(r));
+	db_inv_manifest_list(
+	    t->db, "team/app", t_mfst_cb, &r, t->err, sizeof(t->err));
+	assert_string_equal(r.buf, "22222222:push:110:user:alice;");
+	memset(&r, 0, sizeof(r));
+	db_inv_tag_list(
+	    t->db, "team/app", NULL, t_tag_cb, &r, t->err, sizeof(t->err));
+	assert_string_equal(r.buf, "v2=22222222:push:110;");
+}
+
 int
 main(void)
 {
@@ -271,6 +308,8 @@ main(void)
 		test_sync_never_overrides_a_push, t_setup, t_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_children_and_runs, t_setup, t_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_gateway_delete, t_setup, t_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
