@@ -25,6 +25,9 @@ struct db_ledger {
 	sqlite3_stmt *rollback;
 	sqlite3_stmt *ins_audit;
 	sqlite3_stmt *ins_push;
+	sqlite3_stmt *ins_mfst; /* manifests upsert (migration 4) */
+	sqlite3_stmt *ins_hist; /* tag_history when a tag moves */
+	sqlite3_stmt *ins_tag; /* tags upsert */
 };
 
 static const char db_ledger_sql_audit[] =
@@ -36,6 +39,35 @@ static const char db_ledger_sql_push[] =
     "INSERT INTO pushes (at, repository, tag, digest, media_type, size,"
     " principal, client, claims)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+
+/*
+ * A push also keeps the inventory (docs/ledger.md): the manifest, source
+ * "push", and for a push by tag the tag and, when it moved, its history.
+ */
+static const char db_ledger_sql_mfst[] =
+    "INSERT INTO manifests (repository, digest, media_type, size, source,"
+    " first_seen, pushed_at, pushed_by, deleted_at)"
+    " VALUES (?1, ?2, ?3, ?4, 'push', ?5, ?5, ?6, NULL)"
+    " ON CONFLICT (repository, digest) DO UPDATE SET"
+    " media_type = coalesce(excluded.media_type, media_type),"
+    " size = coalesce(excluded.size, size), source = 'push',"
+    " pushed_at = excluded.pushed_at, pushed_by = excluded.pushed_by,"
+    " deleted_at = NULL";
+
+static const char db_ledger_sql_hist[] =
+    "INSERT INTO tag_history (at, repository, tag, digest, previous_digest,"
+    " principal, source)"
+    " SELECT ?1, ?2, ?3, ?4, (SELECT digest FROM tags"
+    "  WHERE repository = ?2 AND tag = ?3), ?5, 'push'"
+    " WHERE NOT EXISTS (SELECT 1 FROM tags WHERE repository = ?2"
+    "  AND tag = ?3 AND digest = ?4)";
+
+static const char db_ledger_sql_tag[] =
+    "INSERT INTO tags (repository, tag, digest, source, updated_at,"
+    " updated_by) VALUES (?1, ?2, ?3, 'push', ?4, ?5)"
+    " ON CONFLICT (repository, tag) DO UPDATE SET digest = excluded.digest,"
+    " source = 'push', updated_at = excluded.updated_at,"
+    " updated_by = excluded.updated_by";
 
 static const char *const db_ledger_kinds[] = {
     [DB_LEDGER_PUSH] = "push",
@@ -136,7 +168,7 @@ db_ledger_new(struct db *db, char *err, size_t errlen)
 	struct {
 		sqlite3_stmt **st;
 		const char *sql;
-	} prep[5];
+	} prep[8];
 	size_t i;
 
 	if ((w = calloc(1, sizeof(*w))) == NULL) {
@@ -154,6 +186,12 @@ db_ledger_new(struct db *db, char *err, size_t errlen)
 	prep[3].sql = db_ledger_sql_audit;
 	prep[4].st = &w->ins_push;
 	prep[4].sql = db_ledger_sql_push;
+	prep[5].st = &w->ins_mfst;
+	prep[5].sql = db_ledger_sql_mfst;
+	prep[6].st = &w->ins_hist;
+	prep[6].sql = db_ledger_sql_hist;
+	prep[7].st = &w->ins_tag;
+	prep[7].sql = db_ledger_sql_tag;
 	for (i = 0; i < sizeof(prep) / sizeof(prep[0]); i++) {
 		if (sqlite3_prepare_v3(h, prep[i].sql, -1,
 			SQLITE_PREPARE_PERSISTENT, prep[i].st,
@@ -180,6 +218,9 @@ db_ledger_free(struct db_ledger *w)
 	sqlite3_finalize(w->rollback);
 	sqlite3_finalize(w->ins_audit);
 	sqlite3_finalize(w->ins_push);
+	sqlite3_finalize(w->ins_mfst);
+	sqlite3_finalize(w->ins_hist);
+	sqlite3_finalize(w->ins_tag);
 	free(w);
 }
 
@@ -211,10 +252,59 @@ db_ledger_rollback(struct db_ledger *w)
 	sqlite3_reset(w->rollback);
 }
 
+/*
+ * A manifest deleted through the gateway (kind "delete", 202, the request
+ * named a digest): the inventory forgets its tags and marks it deleted, as
+ * the purge does. Rare: statements are prepared per call.
+ */
+static enum db_ledger_status
+db_ledger_forget(struct db_ledger *w, const struct db_ledger_event *e,
+    char *err, size_t errlen)
+{
+	static const char *const sql[] = {
+	    "INSERT INTO tag_history (at, repository, tag, digest,"
+	    " previous_digest, principal, source)"
+	    " SELECT ?1, repository, tag, NULL, digest, ?4, 'delete'"
+	    " FROM tags WHERE repository = ?2 AND digest = ?3",
+	    "DELETE FROM tags WHERE repository = ?2 AND digest = ?3",
+	    "UPDATE manifests SET deleted_at = ?1 WHERE repository = ?2"
+	    " AND digest = ?3 AND deleted_at IS NULL",
+	};
+	sqlite3 *h = db_sqlite(w->db);
+	sqlite3_stmt *st = NULL;
+	enum db_ledger_status s = DB_LEDGER_OK;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < sizeof(sql) / sizeof(sql[0]) && s == DB_LEDGER_OK;
+	     i++) {
+		/* Parameters a statement lacks are not bound (SQLITE_RANGE). */
+		if (sqlite3_prepare_v2(h, sql[i], -1, &st, NULL) != SQLITE_OK ||
+		    (sqlite3_bind_parameter_index(st, "?1") > 0 &&
+			sqlite3_bind_int64(st, 1, e->at) != SQLITE_OK) ||
+		    db_ledger_bind_text(st, 2, e->repository,
+			DB_LEDGER_REPO_MAX) != SQLITE_OK ||
+		    db_ledger_bind_text(st, 3, e->ref, DB_LEDGER_DIGEST_MAX) !=
+			SQLITE_OK ||
+		    (sqlite3_bind_parameter_index(st, "?4") > 0 &&
+			db_ledger_bind_text(st, 4, e->principal,
+			    DB_LEDGER_PRINCIPAL_MAX) != SQLITE_OK)) {
+			s = db_ledger_fail(
+			    h, SQLITE_ERROR, "delete", err, errlen);
+		} else if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
+			s = db_ledger_fail(h, rc, "delete", err, errlen);
+		}
+		sqlite3_finalize(st);
+		st = NULL;
+	}
+	return s;
+}
+
 enum db_ledger_status
 db_ledger_event_insert(struct db_ledger *w, const struct db_ledger_event *e,
     char *err, size_t errlen)
 {
+	enum db_ledger_status s;
 	sqlite3_stmt *st = w->ins_audit;
 	const char *kind;
 
@@ -248,7 +338,85 @@ db_ledger_event_insert(struct db_ledger *w, const struct db_ledger_event *e,
 		    sqlite3_errmsg(db_sqlite(w->db)));
 		return DB_LEDGER_ERROR;
 	}
-	return db_ledger_run(w, st, "audit", err, errlen);
+	if ((s = db_ledger_run(w, st, "audit", err, errlen)) != DB_LEDGER_OK)
+		return s;
+	if (e->kind == DB_LEDGER_DELETE && e->status == 202 &&
+	    e->repository != NULL && e->ref != NULL &&
+	    (strncmp(e->ref, "sha256:", 7) == 0 ||
+		strncmp(e->ref, "sha512:", 7) == 0))
+		return db_ledger_forget(w, e, err, errlen);
+	return DB_LEDGER_OK;
+}
+
+/* Bind failure: reset st and say so. */
+static enum db_ledger_status
+db_ledger_bind_fail(struct db_ledger *w, sqlite3_stmt *st, const char *what,
+    char *err, size_t errlen)
+{
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	snprintf(err, errlen, "ledger: %s: bind: %s", what,
+	    sqlite3_errmsg(db_sqlite(w->db)));
+	return DB_LEDGER_ERROR;
+}
+
+/*
+ * The inventory side of a push: upsert the manifest (source "push"), and
+ * for a push by tag a tag_history row when the tag is new or moved, then
+ * the tag itself.
+ */
+static enum db_ledger_status
+db_ledger_inventory(struct db_ledger *w, const struct db_ledger_push *p,
+    char *err, size_t errlen)
+{
+	enum db_ledger_status s;
+	sqlite3_stmt *st = w->ins_mfst;
+
+	if (sqlite3_bind_text(st, 1, p->repository,
+		(int)db_ledger_clip(p->repository, DB_LEDGER_REPO_MAX),
+		SQLITE_TRANSIENT) != SQLITE_OK ||
+	    db_ledger_bind_text(st, 2, p->digest, DB_LEDGER_DIGEST_MAX) !=
+		SQLITE_OK ||
+	    db_ledger_bind_text(
+		st, 3, p->media_type, DB_LEDGER_MEDIA_TYPE_MAX) != SQLITE_OK ||
+	    (p->size >= 0 ? sqlite3_bind_int64(st, 4, p->size)
+			  : sqlite3_bind_null(st, 4)) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 5, p->at) != SQLITE_OK ||
+	    db_ledger_bind_text(st, 6, p->principal, DB_LEDGER_PRINCIPAL_MAX) !=
+		SQLITE_OK)
+		return db_ledger_bind_fail(w, st, "manifest", err, errlen);
+	if ((s = db_ledger_run(w, st, "manifest", err, errlen)) !=
+		DB_LEDGER_OK ||
+	    p->tag == NULL)
+		return s;
+
+	st = w->ins_hist;
+	if (sqlite3_bind_int64(st, 1, p->at) != SQLITE_OK ||
+	    db_ledger_bind_text(st, 2, p->repository, DB_LEDGER_REPO_MAX) !=
+		SQLITE_OK ||
+	    db_ledger_bind_text(st, 3, p->tag, DB_LEDGER_TAG_MAX) !=
+		SQLITE_OK ||
+	    db_ledger_bind_text(st, 4, p->digest, DB_LEDGER_DIGEST_MAX) !=
+		SQLITE_OK ||
+	    db_ledger_bind_text(st, 5, p->principal, DB_LEDGER_PRINCIPAL_MAX) !=
+		SQLITE_OK)
+		return db_ledger_bind_fail(w, st, "tag history", err, errlen);
+	if ((s = db_ledger_run(w, st, "tag history", err, errlen)) !=
+	    DB_LEDGER_OK)
+		return s;
+
+	st = w->ins_tag;
+	if (db_ledger_bind_text(st, 1, p->repository, DB_LEDGER_REPO_MAX) !=
+		SQLITE_OK ||
+	    db_ledger_bind_text(st, 2, p->tag, DB_LEDGER_TAG_MAX) !=
+		SQLITE_OK ||
+	    db_ledger_bind_text(st, 3, p->digest, DB_LEDGER_DIGEST_MAX) !=
+		SQLITE_OK ||
+	    sqlite3_bind_int64(st, 4, p->at) != SQLITE_OK ||
+	    db_ledger_bind_text(st, 5, p->principal, DB_LEDGER_PRINCIPAL_MAX) !=
+		SQLITE_OK)
+		return db_ledger_bind_fail(w, st, "tag", err, errlen);
+	return db_ledger_run(w, st, "tag", err, errlen);
 }
 
 enum db_ledger_status
@@ -289,7 +457,8 @@ db_ledger_push_insert(struct db_ledger *w, const struct db_ledger_push *p,
 		    sqlite3_errmsg(db_sqlite(w->db)));
 		return DB_LEDGER_ERROR;
 	}
-	if ((s = db_ledger_run(w, st, "push", err, errlen)) != DB_LEDGER_OK)
+	if ((s = db_ledger_run(w, st, "push", err, errlen)) != DB_LEDGER_OK ||
+	    (s = db_ledger_inventory(w, p, err, errlen)) != DB_LEDGER_OK)
 		return s;
 
 	memset(&e, 0, sizeof(e));

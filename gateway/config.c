@@ -169,8 +169,16 @@ static const struct config_row config_rows[] = {
 	{ "keys", CONFIG_T_JSON, CONFIG_OFF(keys), NULL, 0, 0, 0, 0 },
 	{ "admission", CONFIG_T_JSON, CONFIG_OFF(admission), NULL, 0, 0, 0, 0 },
 
-	/* Later versions: refuse rather than silently ignore security config. */
-	{ "retention", CONFIG_T_RESERVED, CONFIG_NOFIELD, NULL, 0, 0, 0, 0 },
+	/*
+	 * Retention and the audit trail's bound: read by `regward purge`
+	 * (gateway/retention.c checks "retention" in check, serve, purge).
+	 */
+	{ "retention", CONFIG_T_JSON, CONFIG_OFF(retention),
+	    NULL, 0, 0, 0, CONFIG_RLD },
+	{ "audit", CONFIG_T_SECTION, CONFIG_NOFIELD,
+	    NULL, 0, 0, 0, CONFIG_RLD },
+	{ "audit.keep_days", CONFIG_T_UINT, CONFIG_OFF(audit_keep_days),
+	    NULL, 365, 0, 36500, CONFIG_RLD },
 };
 /* clang-format on */
 

@@ -12,11 +12,14 @@
 #include "regward/config.h"
 #include "regward/db.h"
 
+#include "regward/retention.h"
+
 #include "admin.h"
 #include "admit.h"
 #include "explain.h"
 #include "auth.h"
 #include "gateway.h"
+#include "purge.h"
 
 static void
 main_usage(FILE *f)
@@ -29,6 +32,23 @@ main_usage(FILE *f)
 	    "refused\n"
 	    "       regward version\n");
 	admin_usage(f);
+	purge_usage(f);
+}
+
+/* The retention rules load (they are used by purge, checked here). */
+static int
+main_retention_check(const struct config *cfg)
+{
+	struct retention_set *rs = NULL;
+	char err[CONFIG_ERR_MAX];
+
+	if (retention_load(cfg->path, cfg->retention, &rs, err, sizeof(err)) ==
+	    -1) {
+		fprintf(stderr, "regward: %s\n", err);
+		return -1;
+	}
+	retention_set_free(rs);
+	return 0;
 }
 
 /* Parse "-c FILE" / "--config FILE" / "--config=FILE". */
@@ -106,7 +126,7 @@ main_check(int argc, char **argv)
 		}
 		SSL_CTX_free(ctx);
 	}
-	if (main_db_check(cfg) == -1)
+	if (main_db_check(cfg) == -1 || main_retention_check(cfg) == -1)
 		goto out;
 	if (cfg->auth != NULL || cfg->policies != NULL) {
 		struct auth *a;
@@ -144,6 +164,10 @@ main_serve(int argc, char **argv)
 
 	if ((cfg = main_load(argc, argv)) == NULL)
 		return 1;
+	if (main_retention_check(cfg) == -1) {
+		config_free(cfg);
+		return 1;
+	}
 	/* server_new() opens and migrates the database, naming it on error */
 	if ((srv = server_new(cfg)) == NULL) {
 		config_free(cfg);
@@ -170,6 +194,12 @@ main(int argc, char **argv)
 		return admin_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "explain") == 0)
 		return explain_main(argc - 2, argv + 2);
+	if (strcmp(argv[1], "sync") == 0)
+		return sync_main(argc - 2, argv + 2);
+	if (strcmp(argv[1], "purge") == 0)
+		return purge_main(argc - 2, argv + 2);
+	if (strcmp(argv[1], "audit") == 0)
+		return audit_main(argc - 2, argv + 2);
 	if (strcmp(argv[1], "version") == 0 ||
 	    strcmp(argv[1], "--version") == 0) {
 		printf("regward %s (libevent %s, %s)\n", REGWARD_VERSION,

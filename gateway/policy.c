@@ -441,11 +441,8 @@ policy_parse_signed_by(struct policy_ctx *ctx, struct policy *p,
 	return 0;
 }
 
-/*
- * Parse "<digits><unit>" with unit s, m, h or d into seconds. No sign,
- * space or fraction. Returns -1 on junk or overflow.
- */
-static int
+/* Also used by retention (keep_pushed_within): see policy.h. */
+int
 policy_duration_parse(const char *s, uint64_t *secs)
 {
 	static const struct {

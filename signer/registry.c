@@ -32,6 +32,8 @@
 
 #include "regward/registry.h"
 
+#include "registry_priv.h"
+
 #ifndef REGWARD_VERSION
 #define REGWARD_VERSION "0"
 #endif
@@ -90,6 +92,7 @@ struct registry_resp {
 	char ctype[REGISTRY_MEDIA_TYPE_MAX];
 	char dgst[REGISTRY_DIGEST_MAX];
 	char *location;
+	char *link; /* Link header (paging), or NULL */
 	char *www_auth;
 	uint64_t clen;
 	int has_clen;
@@ -108,6 +111,7 @@ static const char *const registry_status_names[] = {
     [REGISTRY_INVALID] = "invalid",
     [REGISTRY_INSECURE] = "insecure",
     [REGISTRY_NOMEM] = "nomem",
+    [REGISTRY_UNSUPPORTED] = "unsupported",
 };
 
 const char *
@@ -499,6 +503,8 @@ registry_resp_reset_headers(struct registry_resp *resp)
 	resp->dgst[0] = '\0';
 	free(resp->location);
 	resp->location = NULL;
+	free(resp->link);
+	resp->link = NULL;
 	free(resp->www_auth);
 	resp->www_auth = NULL;
 	resp->clen = 0;
@@ -609,6 +615,14 @@ registry_header_cb(char *buf, size_t size, size_t nitems, void *arg)
 		    (resp->location = malloc(vlen + 1)) != NULL) {
 			memcpy(resp->location, v, vlen);
 			resp->location[vlen] = '\0';
+		}
+	} else if (REGISTRY_HDR_IS("Link")) {
+		free(resp->link);
+		resp->link = NULL;
+		if (vlen > 0 && vlen <= REGISTRY_URL_MAX &&
+		    (resp->link = malloc(vlen + 1)) != NULL) {
+			memcpy(resp->link, v, vlen);
+			resp->link[vlen] = '\0';
 		}
 	} else if (REGISTRY_HDR_IS("WWW-Authenticate") && vlen > 0) {
 		size_t old =
@@ -803,6 +817,8 @@ registry_perform(struct registry *reg, const struct registry_req *req,
 		rc = curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
 	} else if (strcmp(req->method, "GET") == 0) {
 		rc = curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+	} else if (strcmp(req->method, "DELETE") == 0) {
+		rc = curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "DELETE");
 	} else {
 		/* POST or PUT with a body from memory (possibly empty). */
 		rc = curl_easy_setopt(
@@ -915,6 +931,8 @@ registry_check_status(struct registry *reg, const struct registry_req *req,
 		st = REGISTRY_NOT_FOUND;
 	else if (resp->status == 429 || resp->status >= 500)
 		st = REGISTRY_UNAVAILABLE;
+	else if (resp->status == 405)
+		st = REGISTRY_UNSUPPORTED;
 	else
 		st = REGISTRY_PROTOCOL;
 	registry_url_for_msg(reg, req->url, where, sizeof(where));
@@ -1356,6 +1374,63 @@ out:
 	registry_resp_clear(&resp);
 	free(url);
 	return st;
+}
+
+enum registry_status
+registry_request(struct registry *reg, const char *method, const char *path,
+    const char *scope, const char *accept, size_t max, struct registry_raw *out,
+    struct registry_err *err)
+{
+	struct registry_resp resp;
+	struct registry_req req;
+	enum registry_status st;
+	char *url = NULL;
+	size_t len;
+
+	memset(out, 0, sizeof(*out));
+	registry_err_clear(err);
+	memset(&resp, 0, sizeof(resp));
+	len = strlen(reg->base) + strlen(path) + 1;
+	if (path[0] != '/' || len > REGISTRY_URL_MAX ||
+	    (url = malloc(len)) == NULL) {
+		registry_errf(err, "%s %s: bad path or out of memory", method,
+		    path[0] == '/' ? "(path)" : "");
+		st = REGISTRY_INVALID;
+		goto out;
+	}
+	memcpy(url, reg->base, strlen(reg->base));
+	memcpy(url + strlen(reg->base), path, strlen(path) + 1);
+	memset(&req, 0, sizeof(req));
+	req.method = method;
+	req.url = url;
+	req.scope = scope;
+	req.accept = accept;
+	req.max = strcmp(method, "HEAD") == 0 ? 0 : max;
+	if ((st = registry_do(reg, &req, &resp, err)) != REGISTRY_OK)
+		goto out;
+	out->status = resp.status;
+	if ((st = registry_check_status(reg, &req, &resp, err)) != REGISTRY_OK)
+		goto out;
+	snprintf(out->dgst, sizeof(out->dgst), "%s", resp.dgst);
+	out->body = resp.body;
+	out->len = resp.len;
+	out->link = resp.link;
+	resp.body = NULL;
+	resp.link = NULL;
+out:
+	registry_resp_clear(&resp);
+	free(url);
+	return st;
+}
+
+void
+registry_raw_clear(struct registry_raw *r)
+{
+	if (r == NULL)
+		return;
+	free(r->body);
+	free(r->link);
+	memset(r, 0, sizeof(*r));
 }
 
 void

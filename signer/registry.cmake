@@ -10,6 +10,7 @@ if(NOT TARGET regward_registry)
     ${CMAKE_CURRENT_LIST_DIR}/registry_cred.c
     ${CMAKE_CURRENT_LIST_DIR}/registry_url.c
     ${CMAKE_CURRENT_LIST_DIR}/http_fetch.c
+    ${CMAKE_CURRENT_LIST_DIR}/registry_list.c
   )
   target_include_directories(regward_registry PUBLIC
     ${CMAKE_SOURCE_DIR}/include)

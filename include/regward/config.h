@@ -69,6 +69,9 @@ struct config {
 	json_t *keys; /* "keys" as written, NULL when absent; checked by
 			 admit_conf_load() (gateway/admit_verify.c) */
 	json_t *admission; /* "admission" as written, NULL when absent */
+	json_t *retention; /* "retention" as written, NULL when absent;
+			      checked by retention_load() */
+	unsigned audit_keep_days; /* audit.keep_days: 0 keeps audit rows */
 };
 
 /*

@@ -305,7 +305,9 @@ void db_ledger_rollback(struct db_ledger *w);
 
 /*
  * Insert one audit row in the current transaction (autocommit without
- * one). A missing kind name (bad enum value) is DB_LEDGER_ERROR.
+ * one). A missing kind name (bad enum value) is DB_LEDGER_ERROR. A
+ * "delete" with status 202 whose ref is a digest also updates the
+ * inventory: the manifest is marked deleted and its tags dropped.
  */
 enum db_ledger_status db_ledger_event_insert(struct db_ledger *w,
     const struct db_ledger_event *e, char *err, size_t errlen);
@@ -314,6 +316,10 @@ enum db_ledger_status db_ledger_event_insert(struct db_ledger *w,
  * Insert one push in the current transaction: a pushes row, and an audit
  * row of kind "push" (method "PUT", ref the tag or else the digest, no
  * claims: they are in the pushes row) so that the audit trail is complete.
+ * The inventory follows (migration 4): the manifests row is upserted with
+ * source "push", pushed_at and pushed_by (and deleted_at cleared); for a
+ * push by tag, the tags row points to the digest and a tag_history row
+ * records a new or moved tag.
  * Missing repository, digest or principal is DB_LEDGER_ERROR.
  */
 enum db_ledger_status db_ledger_push_insert(struct db_ledger *w,
@@ -332,5 +338,136 @@ int db_ledger_audit_list(struct db *db, long long since, db_ledger_event_cb cb,
  */
 int db_ledger_push_list(struct db *db, const char *repository,
     db_ledger_push_cb cb, void *arg, char *err, size_t errlen);
+
+/*
+ * Inventory (db/inventory.c): what the registry holds as the ledger knows
+ * it (manifests, manifest_children, tags, tag_history of migration 4) and
+ * the purge's records (purge_runs, purge_deletions). Written by `regward
+ * sync` and `regward purge`; pushes through the gateway reach manifests
+ * and tags via db_ledger_push_insert(). Functions return 0 (or the count
+ * or id they name) on success, -1 with a one-line message in err. Strings
+ * handed to callbacks are borrowed for the call.
+ */
+
+/* A row of manifests. pushed_at 0: not pushed through the gateway. */
+struct db_inv_mfst {
+	const char *repository;
+	const char *digest;
+	const char *media_type; /* NULL if unknown */
+	long long size; /* -1 if unknown */
+	const char *source; /* "push", "sync" or "pull" */
+	long long first_seen;
+	long long pushed_at; /* 0: never pushed through regward */
+	const char *pushed_by;
+	long long last_pulled; /* newest pulls.last_pulled; 0: never */
+};
+
+/* A row of tags. seq orders pushes within a second (tag_history id). */
+struct db_inv_tag {
+	const char *repository;
+	const char *tag;
+	const char *digest;
+	const char *source;
+	long long updated_at;
+	const char *updated_by;
+	long long seq;
+};
+
+/* One deletion of a purge run (purge_deletions). */
+struct db_purge_deletion {
+	long long run_id;
+	long long at;
+	const char *repository;
+	const char *digest;
+	const char *tags; /* comma-separated, or NULL */
+	const char *rule; /* "retention[0]" */
+	const char *reason;
+	const char *status; /* "deleted", "gone" (404), "skipped", "failed" */
+};
+
+typedef int (*db_inv_mfst_cb)(const struct db_inv_mfst *m, void *arg);
+typedef int (*db_inv_tag_cb)(const struct db_inv_tag *t, void *arg);
+/* live: 1 while the parent is in manifests and not deleted. */
+typedef int (*db_inv_child_cb)(
+    const char *parent, const char *child, int live, void *arg);
+
+/* BEGIN IMMEDIATE, COMMIT, ROLLBACK on db's connection. */
+int db_inv_begin(struct db *db, char *err, size_t errlen);
+int db_inv_commit(struct db *db, char *err, size_t errlen);
+void db_inv_rollback(struct db *db);
+
+/*
+ * A manifest found on the upstream at time at: a new row has source
+ * "sync" and first_seen at; a known row is marked not deleted and gets
+ * media_type/size where they were unknown. Returns 1 (new), 0 (known), -1.
+ */
+int db_inv_manifest_seen(struct db *db, const char *repo, const char *digest,
+    const char *media_type, long long size, long long at, char *err,
+    size_t errlen);
+
+/*
+ * A tag found on the upstream pointing to digest: when the ledger has no
+ * such tag or it points elsewhere, the row becomes source "sync",
+ * updated_at at, with a tag_history row; a tag the ledger updated at or
+ * after at (a push meanwhile) is left alone. Returns 1 (changed), 0, -1.
+ */
+int db_inv_tag_seen(struct db *db, const char *repo, const char *tag,
+    const char *digest, long long at, char *err, size_t errlen);
+
+/* The tag is gone: drop its row, with a tag_history row (digest NULL). */
+int db_inv_tag_drop(struct db *db, const char *repo, const char *tag,
+    long long at, const char *source, const char *principal, char *err,
+    size_t errlen);
+
+/* Replace the children an index lists (children borrowed). */
+int db_inv_children_set(struct db *db, const char *repo, const char *parent,
+    const char *const *children, size_t n, char *err, size_t errlen);
+
+/* 1 when parent has children recorded, 0 when not, -1 on error. */
+int db_inv_has_children(struct db *db, const char *repo, const char *parent,
+    char *err, size_t errlen);
+
+/*
+ * The manifest was deleted at time at: set deleted_at and drop every tag
+ * that pointed to it (tag_history rows, source "purge").
+ */
+int db_inv_manifest_deleted(struct db *db, const char *repo, const char *digest,
+    long long at, const char *principal, char *err, size_t errlen);
+
+/* Manifests of repo not marked deleted, by digest, with their last pull. */
+int db_inv_manifest_list(struct db *db, const char *repo, db_inv_mfst_cb cb,
+    void *arg, char *err, size_t errlen);
+
+/* Tags of repo (digest NULL), or the tags pointing to digest. */
+int db_inv_tag_list(struct db *db, const char *repo, const char *digest,
+    db_inv_tag_cb cb, void *arg, char *err, size_t errlen);
+
+/* Every (parent, child) of repo's indexes, with the parent's liveness. */
+int db_inv_children_list(struct db *db, const char *repo, db_inv_child_cb cb,
+    void *arg, char *err, size_t errlen);
+
+/*
+ * 1 when digest was pushed to repo through the gateway at or after since
+ * (manifests.pushed_at or a pushes row), 0 when not, -1 on error.
+ */
+int db_inv_pushed_since(struct db *db, const char *repo, const char *digest,
+    long long since, char *err, size_t errlen);
+
+/* A purge_runs row, status "running". Returns its id, or -1. */
+long long db_purge_run_start(
+    struct db *db, long long at, int dry_run, char *err, size_t errlen);
+
+/* Close a run: finished_at, status ("done", "failed"), counts, error. */
+int db_purge_run_finish(struct db *db, long long id, long long at,
+    const char *status, long long planned, long long deleted, const char *error,
+    char *err, size_t errlen);
+
+/* Record one deletion (or skip) of a run. */
+int db_purge_deletion_add(
+    struct db *db, const struct db_purge_deletion *d, char *err, size_t errlen);
+
+/* Delete audit rows older than before. Returns the number removed, or -1. */
+long long db_audit_trim(
+    struct db *db, long long before, char *err, size_t errlen);
 
 #endif /* REGWARD_DB_H */

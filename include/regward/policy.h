@@ -216,6 +216,14 @@ int policy_tag_immutable(
 int policy_may_bypass(const struct policy_set *ps, const char *repo,
     const struct policy_principal *p);
 
+/*
+ * Parse "<digits><unit>" with unit s, m, h or d ("30d", "12h") into
+ * seconds. No sign, space or fraction. Returns 0, or -1 (and *secs 0) on
+ * junk or overflow. The duration syntax of require.scan.max_age, shared
+ * with retention's keep_pushed_within and keep_pulled_within.
+ */
+int policy_duration_parse(const char *s, uint64_t *secs);
+
 /* "pull", "push", "delete". */
 const char *policy_action_name(enum policy_action act);
 

@@ -68,6 +68,8 @@ enum registry_status {
 	   Location downgraded from https, without `insecure`) */
 	REGISTRY_INSECURE,
 	REGISTRY_NOMEM,
+	/* 405: the registry does not allow the method (e.g. deletes off) */
+	REGISTRY_UNSUPPORTED,
 };
 
 /*
@@ -310,6 +312,56 @@ enum registry_status registry_blob_get(struct registry *reg, const char *repo,
 enum registry_status registry_blob_put(struct registry *reg, const char *repo,
     const void *data, size_t len, char dgst_out[REGISTRY_DIGEST_MAX],
     int *skipped, struct registry_err *err);
+
+/* ------------------------------------ listing and deleting (purge, sync) */
+
+#define REGISTRY_LIST_PAGE 1000 /* default page size (n=) */
+#define REGISTRY_LIST_BODY_MAX (4 * 1024 * 1024) /* one page's body cap */
+#define REGISTRY_LIST_PAGES_MAX 100000 /* pages followed at most */
+
+/*
+ * Called once per name by the listing functions, name borrowed for the
+ * call. Return 0 to go on, -1 to stop (the listing then returns
+ * REGISTRY_OK).
+ */
+typedef int (*registry_name_cb)(const char *name, void *arg);
+
+/*
+ * GET /v2/_catalog?n=PAGE, then every page the Link rel="next" header
+ * names (registry_list.c), calling cb for each repository name. page 0:
+ * REGISTRY_LIST_PAGE. Scope "registry:catalog:*". Names that are not
+ * valid repository names are skipped. A Link to another origin is
+ * REGISTRY_PROTOCOL.
+ */
+enum registry_status registry_catalog(struct registry *reg, size_t page,
+    registry_name_cb cb, void *arg, struct registry_err *err);
+
+/*
+ * GET /v2/<repo>/tags/list?n=PAGE and the pages after it, calling cb for
+ * each tag. A repository the registry does not know (404) or whose tags
+ * are null has no tags: REGISTRY_OK without a call.
+ */
+enum registry_status registry_tags_list(struct registry *reg, const char *repo,
+    size_t page, registry_name_cb cb, void *arg, struct registry_err *err);
+
+/*
+ * DELETE /v2/<repo>/manifests/<dgst> (a digest, never a tag). REGISTRY_OK
+ * on 202 (deleted); REGISTRY_NOT_FOUND when the manifest is not there (404:
+ * already gone); REGISTRY_UNSUPPORTED when the registry answers 405
+ * (distribution with storage.delete.enabled false), with a message that
+ * says so: "deletes are disabled on the registry: set
+ * storage.delete.enabled: true". Scope "repository:<repo>:delete".
+ */
+enum registry_status registry_manifest_delete(struct registry *reg,
+    const char *repo, const char *dgst, struct registry_err *err);
+
+/*
+ * The target of the rel="next" link in a Link header value, as a path
+ * with its query ("/v2/_catalog?last=a&n=2"). An absolute target must
+ * have base's origin (base: registry_base_url()). Returns a string to
+ * free(), or NULL when there is no next link or it is unusable.
+ */
+char *registry_link_next(const char *base, const char *link);
 
 /* -------------------------------------------- pure helpers (and tests) */
 

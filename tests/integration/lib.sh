@@ -17,6 +17,8 @@
 #   REGWARD_BIG_MB  size of the big layer in t_skopeo_roundtrip (256)
 #   REGWARD_FAIL_MB size of the blob in t_upstream_failure (200)
 #   REGWARD_CURL_MAX_TIME  default curl deadline in seconds (30)
+#   REG_DELETE      storage.delete.enabled of the next start_registry
+#                   (true; t_purge_errors sets false)
 #
 # Run one test:   REGWARD_BIN=build/gateway/regward bash tests/integration/t_blob_api.sh
 # Without gateway: REGWARD_DIRECT=1 bash tests/integration/t_blob_api.sh
@@ -214,7 +216,7 @@ storage:
   filesystem:
     rootdirectory: $REG_DATA
   delete:
-    enabled: true
+    enabled: ${REG_DELETE:-true}
   maintenance:
     uploadpurging:
       enabled: false

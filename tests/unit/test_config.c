@@ -83,6 +83,7 @@ static const struct test_config_field test_config_fields[] = {
 	{ "timeouts.upstream_connect", TEST_CONFIG_UINT, TEST_CONFIG_OFF(timeouts.upstream_connect) },
 	{ "timeouts.upstream_response", TEST_CONFIG_UINT, TEST_CONFIG_OFF(timeouts.upstream_response) },
 	{ "timeouts.drain", TEST_CONFIG_UINT, TEST_CONFIG_OFF(timeouts.drain) },
+	{ "audit.keep_days", TEST_CONFIG_UINT, TEST_CONFIG_OFF(audit_keep_days) },
 	{ "log.file", TEST_CONFIG_STR, TEST_CONFIG_OFF(log_file) },
 	{ "path", TEST_CONFIG_STR, TEST_CONFIG_OFF(path) },
 };
