@@ -139,3 +139,4 @@ for kind in basic bearer; do
 		"$kind" "$ok" "${bad:-0}" "$ir" $((ir / N))
 done
 grep -c '"status":200' "$T/regward.log" | sed 's/^/log lines with status 200: /'
+cp "$T/regward.log" "$OUT/regward.log"
