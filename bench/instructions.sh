@@ -7,11 +7,15 @@
 #
 # Starts docker-registry and `regward serve` (under valgrind --tool=callgrind)
 # on 127.0.0.1 with auth and a pull policy like bench/run.sh's auth section,
-# pushes a small manifest, then for each of: no credentials on a regward
-# without auth is not measured here; Basic (cached) and Bearer, it zeroes
-# the counters, runs N keep-alive GETs (ab -k -c 4), dumps, and prints Ir
-# per request (all threads, the ledger writer included). The callgrind
-# files stay in $OUT (default /tmp/regward-instr) for callgrind_annotate.
+# pushes a small manifest, then for Basic (cached) and for a Bearer token
+# it warms up, zeroes the counters, runs N keep-alive GETs (ab -k -c 4),
+# dumps, and prints Ir per request (all threads, the ledger writer
+# included). The callgrind files and the gateway log stay in $OUT
+# (default /tmp/regward-instr) for callgrind_annotate.
+#
+# Ir counts user-space instructions only (not the kernel's share of each
+# request), and valgrind hides SHA-NI, so SHA-256 counts higher than it
+# runs; compare builds with it, not with wall-clock figures.
 #
 # Environment: BENCH_INSTR_N (2000), BENCH_INSTR_OUT (/tmp/regward-instr).
 set -euo pipefail
