@@ -66,10 +66,10 @@ db_pull_record(struct db *db, const struct db_pull *p, char *err, size_t errlen)
 {
 	sqlite3_stmt *st = dba_prepare(db,
 	    "INSERT INTO pulls (repository, digest, tag, last_pulled, count)"
-	    " VALUES (?1, ?2, ?3, ?4, 1)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5)"
 	    " ON CONFLICT (repository, digest, tag) DO UPDATE SET"
 	    " last_pulled = max(last_pulled, excluded.last_pulled),"
-	    " count = count + 1",
+	    " count = count + excluded.count",
 	    err, errlen);
 
 	if (st == NULL)
@@ -78,6 +78,7 @@ db_pull_record(struct db *db, const struct db_pull *p, char *err, size_t errlen)
 	dba_text(st, 2, p->digest);
 	dba_text(st, 3, p->tag != NULL ? p->tag : "");
 	dba_int(st, 4, p->at, 0);
+	dba_int(st, 5, p->count > 0 ? p->count : 1, 0);
 	return dba_done(db, st, err, errlen);
 }
 

@@ -19,9 +19,9 @@
 #include <event2/buffer.h>
 #include <http_parser.h>
 #include <jansson.h>
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include "regward/db.h"
@@ -88,11 +88,15 @@ struct auth {
 	struct hasher *hasher;
 	struct db *db;
 	unsigned char secret[32];
+	EVP_MAC_CTX *mac; /* HMAC-SHA256 keyed with secret, reused */
 	struct auth_cache_entry *cache;
 	struct auth_throttle_entry *throttle;
 	unsigned throttle_failures;
 	unsigned throttle_ip_failures;
 	unsigned throttle_window;
+	/* No entry throttles from then on (the latest window_end of an
+	 * entry that reached its limit): most requests skip the lookups. */
+	time_t throttle_until;
 	struct auth_upload_entry *uploads;
 };
 
@@ -328,6 +332,58 @@ auth_load_throttle(struct auth *a, const struct config *cfg, json_t *t,
 	return 0;
 }
 
+/*
+ * One HMAC-SHA256 context keyed with the secret, kept: each key derived
+ * on the request path (login cache, throttle, upload owner) reinitialises
+ * it instead of fetching the digest and keying a context anew.
+ */
+static int
+auth_mac_new(struct auth *a)
+{
+	EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	OSSL_PARAM params[2];
+	char digest[] = "SHA256";
+
+	if (mac == NULL)
+		return -1;
+	a->mac = EVP_MAC_CTX_new(mac);
+	EVP_MAC_free(mac);
+	if (a->mac == NULL)
+		return -1;
+	params[0] =
+	    OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0);
+	params[1] = OSSL_PARAM_construct_end();
+	if (EVP_MAC_init(a->mac, a->secret, sizeof(a->secret), params) != 1)
+		return -1;
+	return 0;
+}
+
+/* A part of an HMAC input. */
+struct auth_part {
+	const void *ptr;
+	size_t len;
+};
+
+/*
+ * out = HMAC-SHA256(secret, the n parts one after the other). Loop thread
+ * only (the context is shared). 0 or -1.
+ */
+static int
+auth_hmac(struct auth *a, const struct auth_part *parts, size_t n,
+    unsigned char out[32])
+{
+	size_t i, outl = 0;
+
+	if (EVP_MAC_init(a->mac, NULL, 0, NULL) != 1)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (EVP_MAC_update(a->mac, parts[i].ptr, parts[i].len) != 1)
+			return -1;
+	if (EVP_MAC_final(a->mac, out, &outl, 32) != 1 || outl != 32)
+		return -1;
+	return 0;
+}
+
 struct auth *
 auth_new(const struct config *cfg, struct event_base *base, struct db *db,
     char *err, size_t errlen)
@@ -403,7 +459,8 @@ auth_new(const struct config *cfg, struct event_base *base, struct db *db,
 		NULL ||
 	    (a->uploads = calloc(AUTH_UPLOAD_SLOTS, sizeof(*a->uploads))) ==
 		NULL ||
-	    RAND_bytes(a->secret, sizeof(a->secret)) != 1)
+	    RAND_bytes(a->secret, sizeof(a->secret)) != 1 ||
+	    auth_mac_new(a) == -1)
 		goto bad;
 	if (base != NULL && (a->hasher = hasher_new(base, db, 0, 0)) == NULL) {
 		snprintf(err, errlen, "%s: auth: cannot start the hasher",
@@ -441,6 +498,7 @@ auth_free(struct auth *a)
 		OPENSSL_cleanse(a->cache, AUTH_CACHE_SLOTS * sizeof(*a->cache));
 		free(a->cache);
 	}
+	EVP_MAC_CTX_free(a->mac);
 	OPENSSL_cleanse(a->secret, sizeof(a->secret));
 	free(a->throttle);
 	free(a->uploads);
@@ -569,12 +627,12 @@ auth_throttle_slot(
 {
 	struct auth_throttle_entry *e;
 	unsigned char key[32];
-	unsigned int n = sizeof(key);
 	char buf[AUTH_NAME_MAX + 16];
+	struct auth_part part = {buf, 0};
 
 	snprintf(buf, sizeof(buf), "%s:%s", what, s);
-	if (HMAC(EVP_sha256(), a->secret, sizeof(a->secret),
-		(const unsigned char *)buf, strlen(buf), key, &n) == NULL)
+	part.len = strlen(buf);
+	if (auth_hmac(a, &part, 1, key) == -1)
 		return NULL;
 	e = &a->throttle[((unsigned)key[0] << 8 | key[1]) %
 	    AUTH_THROTTLE_SLOTS];
@@ -596,6 +654,8 @@ auth_throttled(struct auth *a, const char *ip, const char *user, time_t now)
 	struct auth_throttle_entry *e;
 	time_t until = 0;
 
+	if (now >= a->throttle_until)
+		return 0; /* no entry has reached its limit in a live window */
 	if (ip != NULL && (e = auth_throttle_slot(a, "ip", ip, 0, now)) &&
 	    e->failures >= a->throttle_ip_failures)
 		until = e->window_end;
@@ -613,11 +673,15 @@ auth_login_failed(
 	struct auth_throttle_entry *e;
 
 	if (client_ip != NULL &&
-	    (e = auth_throttle_slot(a, "ip", client_ip, 1, now)) != NULL)
-		e->failures++;
+	    (e = auth_throttle_slot(a, "ip", client_ip, 1, now)) != NULL &&
+	    ++e->failures >= a->throttle_ip_failures &&
+	    e->window_end > a->throttle_until)
+		a->throttle_until = e->window_end;
 	if (user != NULL && *user != '\0' &&
-	    (e = auth_throttle_slot(a, "user", user, 1, now)) != NULL)
-		e->failures++;
+	    (e = auth_throttle_slot(a, "user", user, 1, now)) != NULL &&
+	    ++e->failures >= a->throttle_failures &&
+	    e->window_end > a->throttle_until)
+		a->throttle_until = e->window_end;
 }
 
 /* ---- upload sessions ---------------------------------------------------- */
@@ -626,10 +690,9 @@ static struct auth_upload_entry *
 auth_upload_slot(struct auth *a, const char *id, size_t idlen)
 {
 	unsigned char key[32];
-	unsigned int n = sizeof(key);
+	struct auth_part part = {id, idlen};
 
-	if (HMAC(EVP_sha256(), a->secret, sizeof(a->secret),
-		(const unsigned char *)id, idlen, key, &n) == NULL)
+	if (auth_hmac(a, &part, 1, key) == -1)
 		return NULL;
 	return &a->uploads[((unsigned)key[0] << 8 | key[1]) %
 	    AUTH_UPLOAD_SLOTS];
@@ -671,22 +734,11 @@ static int
 auth_cache_key(struct auth *a, const char *user, size_t ulen, const char *pass,
     size_t plen, unsigned char out[32])
 {
-	unsigned int n = 32;
-	unsigned char *buf = malloc(ulen + plen + 2);
-	int rc = -1;
+	/* user NUL pass NUL, fed in parts: no copy of the password */
+	const struct auth_part parts[4] = {
+	    {user, ulen}, {"", 1}, {pass, plen}, {"", 1}};
 
-	if (buf == NULL)
-		return -1;
-	memcpy(buf, user, ulen);
-	buf[ulen] = '\0';
-	memcpy(buf + ulen + 1, pass, plen);
-	buf[ulen + 1 + plen] = '\0';
-	if (HMAC(EVP_sha256(), a->secret, sizeof(a->secret), buf,
-		ulen + plen + 2, out, &n) != NULL)
-		rc = 0;
-	OPENSSL_cleanse(buf, ulen + plen + 2);
-	free(buf);
-	return rc;
+	return auth_hmac(a, parts, 4, out);
 }
 
 static struct auth_cache_entry *

@@ -34,6 +34,7 @@
 #include "ledger.h"
 
 #define LEDGER_BUSY_PAUSE_MS 10 /* between attempts on a locked database */
+#define LEDGER_FOLD_KEYS 8 /* distinct pulls a batch folds repeats into */
 
 enum ledger_rec_type {
 	LEDGER_REC_PUSH,
@@ -318,6 +319,75 @@ ledger_note_err(struct ledger *l, const char *err)
 	pthread_mutex_unlock(&l->mtx);
 }
 
+/* How many queued records rec stands for (a pull may hold several). */
+static unsigned long long
+ledger_rec_weight(const struct ledger_rec *rec)
+{
+	if (rec->type == LEDGER_REC_PULL && rec->u.pull.count > 1)
+		return (unsigned long long)rec->u.pull.count;
+	return 1;
+}
+
+static unsigned long long
+ledger_weight(struct ledger_rec *const *recs, size_t n)
+{
+	unsigned long long w = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		w += ledger_rec_weight(recs[i]);
+	return w;
+}
+
+static int
+ledger_pull_same(const struct db_pull *a, const struct db_pull *b)
+{
+	return strcmp(a->repository, b->repository) == 0 &&
+	    strcmp(a->digest, b->digest) == 0 &&
+	    strcmp(a->tag != NULL ? a->tag : "",
+		b->tag != NULL ? b->tag : "") == 0;
+}
+
+/*
+ * Writer: fold the pulls of recs[0..n) that repeat one of the last
+ * LEDGER_FOLD_KEYS distinct (repository, digest, tag) kept so far into
+ * that record (count summed, latest time), freeing the repeats and
+ * compacting recs. A busy tag is pulled over and over: one upsert per
+ * batch instead of one per request. Returns the records left.
+ */
+static size_t
+ledger_fold_pulls(struct ledger_rec **recs, size_t n)
+{
+	struct db_pull *keep[LEDGER_FOLD_KEYS], *p;
+	size_t i, k, w = 0, nkeep = 0, next = 0;
+
+	for (i = 0; i < n; i++) {
+		if (recs[i]->type != LEDGER_REC_PULL) {
+			recs[w++] = recs[i];
+			continue;
+		}
+		p = &recs[i]->u.pull;
+		for (k = 0; k < nkeep; k++)
+			if (ledger_pull_same(keep[k], p))
+				break;
+		if (k < nkeep) {
+			keep[k]->count += (long long)ledger_rec_weight(recs[i]);
+			if (p->at > keep[k]->at)
+				keep[k]->at = p->at;
+			free(recs[i]);
+			recs[i] = NULL;
+			continue;
+		}
+		p->count = (long long)ledger_rec_weight(recs[i]);
+		keep[next] = p;
+		next = (next + 1) % LEDGER_FOLD_KEYS;
+		if (nkeep < LEDGER_FOLD_KEYS)
+			nkeep++;
+		recs[w++] = recs[i];
+	}
+	return w;
+}
+
 /* Writer: insert recs[0..n) and commit, in one transaction. */
 static enum db_ledger_status
 ledger_txn(struct ledger *l, struct ledger_rec **recs, size_t n, char *err,
@@ -371,7 +441,7 @@ ledger_write(struct ledger *l, struct ledger_rec **recs, size_t n)
 		s = ledger_txn(l, recs, n, err, sizeof(err));
 		if (s == DB_LEDGER_OK) {
 			pthread_mutex_lock(&l->mtx);
-			l->st.written += n;
+			l->st.written += ledger_weight(recs, n);
 			l->st.batches++;
 			pthread_mutex_unlock(&l->mtx);
 			return;
@@ -382,7 +452,7 @@ ledger_write(struct ledger *l, struct ledger_rec **recs, size_t n)
 		l->st.busy++;
 		give_up = l->stopping && ledger_past_deadline(l);
 		if (give_up)
-			l->st.failed += n;
+			l->st.failed += ledger_weight(recs, n);
 		snprintf(l->last_err, sizeof(l->last_err), "%s", err);
 		pthread_mutex_unlock(&l->mtx);
 		if (give_up)
@@ -391,7 +461,7 @@ ledger_write(struct ledger *l, struct ledger_rec **recs, size_t n)
 	}
 	if (n == 1) {
 		pthread_mutex_lock(&l->mtx);
-		l->st.failed++;
+		l->st.failed += ledger_rec_weight(recs[0]);
 		pthread_mutex_unlock(&l->mtx);
 		ledger_note_err(l, err);
 		return;
@@ -405,7 +475,7 @@ ledger_writer(void *arg)
 {
 	struct ledger *l = arg;
 	struct timespec until;
-	size_t head, i, n;
+	size_t head, i, n, w;
 
 	pthread_mutex_lock(&l->mtx);
 	for (;;) {
@@ -432,8 +502,9 @@ ledger_writer(void *arg)
 
 		for (i = 0; i < n; i++)
 			l->batch[i] = l->ring[(head + i) % l->o.queue_max];
-		ledger_write(l, l->batch, n);
-		for (i = 0; i < n; i++) {
+		w = ledger_fold_pulls(l->batch, n);
+		ledger_write(l, l->batch, w);
+		for (i = 0; i < w; i++) {
 			free(l->batch[i]);
 			l->batch[i] = NULL;
 		}

@@ -10,6 +10,9 @@
  * wakes when LEDGER_BATCH_DEFAULT records are waiting or the oldest has
  * waited LEDGER_DELAY_MS_DEFAULT, and commits everything it took (at most
  * LEDGER_TXN_MAX_DEFAULT records) in one BEGIN IMMEDIATE transaction.
+ * Pulls of one (repository, digest, tag) taken together are folded into
+ * one upsert that adds their number (a busy tag: one per batch, not one
+ * per GET); the counters still count the records queued.
  *
  * Threads. ledger_new(), ledger_push(), ledger_event(), ledger_dropped(),
  * ledger_stats() and ledger_free() are called from the loop thread only

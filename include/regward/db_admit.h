@@ -22,9 +22,10 @@ struct db_pull {
 	const char *repository;
 	const char *digest;
 	const char *tag; /* NULL or "" for a pull by digest */
+	long long count; /* pulls this record stands for; 0 counts as 1 */
 };
 
-/* Upsert: last_pulled = at, count + 1. */
+/* Upsert: last_pulled = max(last_pulled, at), count + p->count. */
 enum db_ledger_status db_pull_record(
     struct db *db, const struct db_pull *p, char *err, size_t errlen);
 

@@ -958,6 +958,82 @@ test_ledger_bounds(void **state)
 	    1);
 }
 
+/*
+ * Pulls of one (repository, digest, tag) queued together are folded into
+ * one upsert: the table counts every pull all the same, by tag and by
+ * digest apart, with the latest time; the stats count records queued.
+ */
+static void
+test_ledger_pulls_fold(void **state)
+{
+	struct test_ledger *t = *state;
+	struct ledger_opts o;
+	struct ledger_pull p;
+	struct ledger_stats st;
+	struct ledger *l;
+	size_t i;
+
+	memset(&o, 0, sizeof(o));
+	o.delay_ms = 60000; /* one batch, at ledger_free() */
+	o.batch = LEDGER_QUEUE_MAX_DEFAULT;
+	l = ledger_new_with(t->path, &o, t->err, sizeof(t->err));
+	if (l == NULL)
+		fail_msg("ledger_new_with: %s", t->err);
+	memset(&p, 0, sizeof(p));
+	p.repository = "a/b";
+	p.digest = "sha256:aa";
+	for (i = 0; i < 300; i++) {
+		p.tag = i % 3 == 2 ? NULL : "latest";
+		p.at = 1000 + (long long)(i % 7);
+		assert_int_equal(ledger_pull(l, &p), 0);
+		if (i % 50 == 0) {
+			struct ledger_event e;
+
+			memset(&e, 0, sizeof(e));
+			e.kind = DB_LEDGER_DENY;
+			e.status = 403;
+			assert_int_equal(ledger_event(l, &e), 0);
+		}
+	}
+	p.repository = "c/d";
+	p.tag = "v1";
+	p.at = 5;
+	assert_int_equal(ledger_pull(l, &p), 0);
+	ledger_free(l);
+	assert_int_equal(test_ledger_int(t->db,
+			     "SELECT count FROM pulls WHERE repository = 'a/b'"
+			     " AND tag = 'latest' AND last_pulled = 1006"),
+	    200);
+	assert_int_equal(test_ledger_int(t->db,
+			     "SELECT count FROM pulls WHERE repository = 'a/b'"
+			     " AND tag = '' AND last_pulled = 1006"),
+	    100);
+	assert_int_equal(test_ledger_int(t->db,
+			     "SELECT count FROM pulls WHERE repository = 'c/d'"
+			     " AND tag = 'v1' AND last_pulled = 5"),
+	    1);
+	assert_int_equal(
+	    test_ledger_int(t->db, "SELECT count(*) FROM audit"), 6);
+
+	/* A second ledger adds to the same rows. */
+	l = ledger_new(t->path, t->err, sizeof(t->err));
+	if (l == NULL)
+		fail_msg("ledger_new again: %s", t->err);
+	p.repository = "a/b";
+	p.tag = "latest";
+	p.at = 0;
+	for (i = 0; i < 10; i++)
+		assert_int_equal(ledger_pull(l, &p), 0);
+	test_ledger_wait_written(l, 10);
+	ledger_stats(l, &st);
+	assert_int_equal(st.written, 10);
+	ledger_free(l);
+	assert_int_equal(test_ledger_int(t->db,
+			     "SELECT count FROM pulls WHERE repository = 'a/b'"
+			     " AND tag = 'latest'"),
+	    210);
+}
+
 int
 main(void)
 {
@@ -979,6 +1055,8 @@ main(void)
 		test_ledger_setup, test_ledger_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_ledger_bounds, test_ledger_setup, test_ledger_teardown),
+	    cmocka_unit_test_setup_teardown(test_ledger_pulls_fold,
+		test_ledger_setup, test_ledger_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
