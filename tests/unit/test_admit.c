@@ -228,7 +228,7 @@ test_db(void **state)
 {
 	char path[] = "/tmp/regward-test-admit-XXXXXX", err[256], got[256] = "";
 	struct db *db;
-	struct db_pull p = {100, "team/app", "sha256:aa", "v1"};
+	struct db_pull p = {100, "team/app", "sha256:aa", "v1", 0};
 	struct db_verdict v;
 	struct db_verdict_row row;
 	const char *kids[] = {"sha256:c1", "sha256:c2"};
