@@ -1109,6 +1109,7 @@ admission_section() {
 	# section too when the main section does not run.
 	PID[adng]=${PID[nginx]:-}; BASE[adng]=${BASE[nginx]:-}; ALIVE[adng]=${ALIVE[nginx]:-0}
 	MASTER[adng]=${MASTER[nginx]:-}; LOGS[adng]=${LOGS[nginx]:-}
+	[[ ${ALIVE[adng]} == 1 ]] || NOTE[adng]="nginx was not running (see nginx in the main section)"
 
 	mkdir -p "$T/adm"
 	if ! openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
