@@ -2,12 +2,16 @@
 # bench/run.sh: measure docker-registry alone, nginx in front of it and
 # regward in front of it, side by side in one run, on 127.0.0.1; then, in
 # an auth section, manifest GET with Basic and Bearer credentials through a
-# regward with auth and with auth_basic (bcrypt) through nginx (issue 3).
+# regward with auth and with auth_basic (bcrypt) through nginx (issue 3);
+# then, in an admission section, manifest GET through a regward whose policy
+# requires a signature (warm verdict cache) beside the same regward without
+# that requirement, and the latency of a cold verification (issue 5).
 #
 # Run from the project root after building:
 #   bench/run.sh
 #   BENCH_BLOB_MB=64 BENCH_SECONDS=3 bench/run.sh      # quick check
 #   BENCH_ONLY=auth bench/run.sh                        # only the auth section
+#   BENCH_ONLY=admission bench/run.sh                   # only the admission section
 # See bench/README.md for what each number means and every knob.
 #
 # Prints a table on stdout, progress on stderr, and writes bench/RESULTS.md
@@ -30,7 +34,8 @@ TMPBASE=${BENCH_TMPDIR:-/tmp}
 KEEP=${BENCH_KEEP:-0}
 EXPECT_100=${BENCH_EXPECT_100:-0}
 NGINX_BUFFER=${BENCH_NGINX_BUFFER:-64k}
-ONLY=${BENCH_ONLY:-all}   # all | main (no auth section) | auth (only it)
+ONLY=${BENCH_ONLY:-all}   # all | main (no auth, no admission) | auth | admission (only it)
+COLD_N=${BENCH_COLD_N:-20} # admission: signed images whose first GET is timed
 AUTH_USER=bench           # the auth section's user, in regward and in nginx's htpasswd
 AUTH_PASS=password
 
@@ -51,22 +56,28 @@ TARGETS=(reg nginx regward)
 # regward without auth (for reference), one regward with auth measured with
 # each kind of credential, and nginx with auth_basic (bcrypt htpasswd).
 AUTH_TARGETS=(areg rwplain rwbasic rwbearer ngauth)
+# The admission section's: the registry again (its baseline), regward with
+# auth and a policy without "require" (admission off), the same with
+# "require" (admission on), and the main section's plain nginx.
+ADM_TARGETS=(dreg admoff admon adng)
 declare -A TNAME=([reg]=registry [nginx]=nginx [regward]=regward
 	[areg]="registry (no auth)" [rwplain]="regward (no auth)" [rwbasic]="regward Basic"
-	[rwbearer]="regward Bearer" [ngauth]="nginx auth_basic")
+	[rwbearer]="regward Bearer" [ngauth]="nginx auth_basic"
+	[dreg]="registry" [admoff]="regward admission off" [admon]="regward admission on"
+	[adng]="nginx")
 RT=("${TARGETS[@]}") # the targets rounds() goes through
 
 die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
-[[ $ONLY == all || $ONLY == main || $ONLY == auth ]] ||
-	die "BENCH_ONLY must be all, main or auth, got '$ONLY'"
+[[ $ONLY == all || $ONLY == main || $ONLY == auth || $ONLY == admission ]] ||
+	die "BENCH_ONLY must be all, main, auth or admission, got '$ONLY'"
 is_uint() { [[ $1 =~ ^[0-9]+$ ]] && (( $1 > 0 )); }
 [[ $NGINX_BUFFER == default || $NGINX_BUFFER =~ ^[0-9]+[kKmM]?$ ]] ||
 	die "BENCH_NGINX_BUFFER must be a size like 64k or 'default', got '$NGINX_BUFFER'"
 for kv in BENCH_BLOB_MB:"$BLOB_MB" BENCH_SECONDS:"$DURATION" BENCH_RUNS:"$RUNS" \
 	BENCH_LOAD_RUNS:"$LOAD_RUNS" BENCH_AB_N:"$AB_N" BENCH_CONNECTIONS:"$CONNS" \
-	BENCH_THREADS:"$THREADS" BENCH_PARALLEL:"$PAR"; do
+	BENCH_THREADS:"$THREADS" BENCH_PARALLEL:"$PAR" BENCH_COLD_N:"$COLD_N"; do
 	is_uint "${kv#*:}" || die "${kv%%:*} must be a positive integer, got '${kv#*:}'"
 done
 
@@ -88,6 +99,9 @@ need sha256sum coreutils
 need awk gawk/mawk
 need htpasswd apache2-utils
 need base64 coreutils
+if [[ $ONLY == all || $ONLY == admission ]]; then
+	need openssl openssl
+fi
 [[ -d $TMPBASE && -w $TMPBASE ]] || die "BENCH_TMPDIR '$TMPBASE' is not a writable directory"
 
 # ---------------------------------------------------------------- state
@@ -258,14 +272,17 @@ LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 if awk -v l="${LOAD_START%% *}" 'BEGIN{exit !(l >= 0.5)}'; then
 	log "warning: load average is already $LOAD_START; other work on this machine will skew the numbers"
 fi
-if [[ $ONLY == auth ]]; then
-	log "work dir $T; auth section only (BENCH_ONLY=auth), ${DURATION}s per load test"
+# The main section (blobs, manifests, RSS) runs with all and main.
+MAIN=0
+[[ $ONLY == all || $ONLY == main ]] && MAIN=1
+if (( !MAIN )); then
+	log "work dir $T; $ONLY section only (BENCH_ONLY=$ONLY), ${DURATION}s per load test"
 else
 	log "work dir $T; blob ${BLOB_MB} MiB, ${DURATION}s per load test, ${RUNS} runs per blob test"
 fi
 
 BLOB_BYTES=$(( BLOB_MB * 1048576 ))
-if [[ $ONLY != auth ]]; then
+if (( MAIN )); then
 	log "generating ${BLOB_MB} MiB random blob"
 	head -c "$BLOB_BYTES" /dev/urandom >"$T/blob"
 	BLOB_DIGEST=sha256:$(sha256sum "$T/blob" | cut -d' ' -f1)
@@ -420,7 +437,7 @@ start_nginx() {
 	log "${TNAME[$t]}: ${NOTE[$t]}"
 	return 0
 }
-if [[ $ONLY != auth ]]; then
+if [[ $ONLY != auth ]]; then # the main and the admission sections
 	log "starting nginx"
 	start_nginx nginx "$T/nginx"
 fi
@@ -479,7 +496,7 @@ start_regward() {
 	tail_log "$T/$name.out"
 	tail_log "$T/$name.log"
 }
-if [[ $ONLY != auth ]]; then
+if (( MAIN )); then
 	log "starting regward ($REGWARD_BIN)"
 	start_regward regward regward
 fi
@@ -547,7 +564,7 @@ push_blob() {
 
 
 PHASE="setup push"
-if [[ $ONLY != auth ]]; then
+if (( MAIN )); then
 	log "pushing the ${BLOB_MB} MiB blob directly to the registry"
 	code=$(push_blob "${BASE[reg]}" bench/pull "$T/blob" "$BLOB_DIGEST") ||
 		die "pushing the blob to docker-registry failed"
@@ -675,7 +692,7 @@ run_ab_n() { # TARGET KEY: ab -n AB_N, counted only when all AB_N completed
 	[[ $n == "$AB_N" ]] || { suspect "$1" "ab: $n of $AB_N requests complete"; unset "R[$2,$1]"; }
 }
 
-if [[ $ONLY != auth ]]; then # main section: blobs, manifests, RSS
+if (( MAIN )); then # main section: blobs, manifests, RSS
 # ---------------------------------------------------------------- correctness
 # Each proxy must hand back the same bytes as the registry before its
 # speed means anything.
@@ -1022,8 +1039,298 @@ auth_check() {
 	log "  ${TNAME[$t]}: 200 with credentials ($st), 401 without and with wrong ones: checked"
 }
 
-if [[ $ONLY != main ]]; then
+# ---------------------------------------------------------------- admission
+# Manifest GET with pull admission (issue 5): the registry alone as the
+# baseline, two regwards with the same auth, user and policy except that
+# one policy has "require": {"signed_by": ["bench"]} (admission on, the
+# verdict cached after the first GET) and the other has none (admission
+# off), and the main section's plain nginx. Then the latency of a cold
+# verification: the first GET of freshly signed images against a second.
+ADM_USER=$AUTH_USER     # the load principal: in neither bypass nor push's way
+ADM_SIGNER=signer       # in require.bypass, so regward-sign can read what it signs
+ADM_SIGNER_PASS=signer-password
+SIGN_BIN=${REGWARD_SIGN_BIN:-$(dirname "$REGWARD_BIN")/../signer/regward-sign}
+ADM_SIGNED_HDR="X-Regward-Admission: signed; key=bench"
+
+# adm_config ON: the extra JSON of the admission section's regwards; the
+# two differ only in the policy's "require" block (ON=1).
+adm_config() {
+	local name=$1 on=$2 req=""
+	(( on )) && req=", \"require\": {\"signed_by\": [\"bench\"], \"bypass\": [\"user:$ADM_SIGNER\"]}"
+	printf '%s' ",
+	  \"auth\": {\"token\": {\"key\": \"$T/$name-token.pem\"}, \"cache_ttl\": \"1h\"},
+	  \"keys\": {\"bench\": \"$T/adm/bench.pub\"},
+	  \"admission\": {\"cache_ttl\": \"1h\"},
+	  \"policies\": [{\"repository\": \"bench/**\", \"pull\": [\"*\"], \"push\": [\"role:ci\"]$req}]"
+}
+
+# adm_user_add NAME JSON USER PASSWORD: a user with role ci in that
+# regward's database (read live, so after start is fine).
+adm_user_add() {
+	local t=$1 conf=$2 user=$3 pass=$4
+	"$REGWARD_BIN" user add "$user" --role ci --password-stdin -c "$conf" \
+		<<<"$pass" >>"$T/adm-user-add.out" 2>&1 ||
+		{ suspect "$t" "regward user add $user failed: $(tail -n 3 "$T/adm-user-add.out" | tr '\n' ' ')"; return 1; }
+}
+
+# adm_put_manifest FILE TAG: PUT FILE as bench/manifest:TAG, directly to the
+# registry (its blobs are the main manifest's, already there).
+adm_put_manifest() {
+	local code
+	code=$(curl -sS -m 30 -o "$T/adm-put.out" -w '%{http_code}' -X PUT \
+		-H "Content-Type: $MANIFEST_TYPE" --data-binary @"$1" \
+		"${BASE[reg]}/v2/bench/manifest/manifests/$2") || code=000
+	[[ $code == 201 ]] || { log "manifest PUT bench/manifest:$2 answered $code: $(head -c 200 "$T/adm-put.out")"; return 1; }
+}
+
+# adm_variant N FILE: the bench manifest with an annotation, so each N has
+# its own digest.
+adm_variant() {
+	jq -c --arg n "$1" '. + {annotations: {"dev.regward.bench": $n}}' "$T/manifest.json" |
+		tr -d '\n' >"$2"
+}
+
+# adm_sign TAG: regward-sign signs bench/manifest:TAG through the admission
+# regward, as the bypass user (it reads the manifest before it is signed).
+adm_sign() {
+	REGWARD_USERNAME=$ADM_SIGNER REGWARD_PASSWORD=$ADM_SIGNER_PASS \
+		timeout 60 "$SIGN_BIN" sign --insecure --key "$T/adm/bench.key" \
+		"${BASE[admon]#http://}/bench/manifest:$1" >>"$T/adm-sign.out" 2>&1
+}
+
+admission_section() {
+	PHASE="admission setup"
+	ADM_LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+	ADM_DATE=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
+	log "admission section: registry alone, regward with admission off and on, nginx"
+	PID[dreg]=${PID[reg]}; BASE[dreg]=${BASE[reg]}; ALIVE[dreg]=${ALIVE[reg]:-0}
+	LOGS[dreg]=$T/registry.log
+	# nginx: the main section's plain one (no auth), started for this
+	# section too when the main section does not run.
+	PID[adng]=${PID[nginx]:-}; BASE[adng]=${BASE[nginx]:-}; ALIVE[adng]=${ALIVE[nginx]:-0}
+	MASTER[adng]=${MASTER[nginx]:-}; LOGS[adng]=${LOGS[nginx]:-}
+	[[ ${ALIVE[adng]} == 1 ]] || NOTE[adng]="nginx was not running (see nginx in the main section)"
+
+	mkdir -p "$T/adm"
+	if ! openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
+		-out "$T/adm/bench.key" 2>"$T/adm/openssl.err" ||
+		! openssl pkey -in "$T/adm/bench.key" -pubout -out "$T/adm/bench.pub" 2>>"$T/adm/openssl.err"; then
+		die "openssl could not make a P-256 key: $(head -c 200 "$T/adm/openssl.err")"
+	fi
+
+	log "starting regward with auth, admission off"
+	start_regward admoff regward-admoff "$(adm_config regward-admoff 0)"
+	if [[ -x $SIGN_BIN ]]; then
+		log "starting regward with auth, admission on"
+		start_regward admon regward-admon "$(adm_config regward-admon 1)"
+	else
+		NOTE[admon]="regward-sign not built ($SIGN_BIN), so nothing could be signed"
+		log "${TNAME[admon]}: ${NOTE[admon]}; its column will be n/a"
+	fi
+	[[ ${ALIVE[admoff]:-0} == 1 ]] && adm_user_add admoff "$T/regward-admoff.json" "$ADM_USER" "$AUTH_PASS"
+	if [[ ${ALIVE[admon]:-0} == 1 ]]; then
+		adm_user_add admon "$T/regward-admon.json" "$ADM_USER" "$AUTH_PASS"
+		adm_user_add admon "$T/regward-admon.json" "$ADM_SIGNER" "$ADM_SIGNER_PASS"
+	fi
+	AUTH_HDR[admoff]="Authorization: Basic $(printf '%s:%s' "$ADM_USER" "$AUTH_PASS" | base64 -w0)"
+	AUTH_HDR[admon]=${AUTH_HDR[admoff]}
+
+	# An unsigned second image, to show admission is really on.
+	adm_variant unsigned "$T/adm/unsigned.json"
+	adm_put_manifest "$T/adm/unsigned.json" unsigned || die "could not push bench/manifest:unsigned"
+	if [[ ${ALIVE[admon]:-0} == 1 ]]; then
+		log "signing bench/manifest:latest through regward (admission on) with regward-sign"
+		adm_sign latest || suspect admon "regward-sign sign bench/manifest:latest failed: $(tail -n 3 "$T/adm-sign.out" | tr '\n' ' ')"
+	fi
+
+	PHASE="admission correctness check"
+	local t
+	for t in "${ADM_TARGETS[@]}"; do
+		check_alive "$t" || continue
+		adm_check "$t"
+	done
+
+	RT=("${ADM_TARGETS[@]}")
+	PHASE="admission manifest GET (wrk)"
+	log "admission: manifest GET, wrk -t$THREADS -c$CONNS -d${DURATION}s, $LOAD_RUNS round(s)"
+	rounds adm_get_wrk adm_run run_wrk
+	PHASE="admission manifest GET (ab)"
+	log "admission: manifest GET, ab -k -c $CONNS -t $DURATION, $LOAD_RUNS round(s)"
+	# -t before -n: ab caps -t runs at 50000 requests unless -n follows.
+	rounds adm_get_ab adm_run run_ab -t "$DURATION" -n 100000000
+	RT=("${TARGETS[@]}")
+
+	adm_cold
+	for t in "${ADM_TARGETS[@]}"; do
+		check_alive "$t" || true
+	done
+	adm_log_scan admon "$T/regward-admon.log"
+	adm_log_scan admoff "$T/regward-admoff.log"
+	ADM_LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
+}
+
+# adm_check TARGET: with the user's credentials, GET of bench/manifest:latest
+# answers 200 with the manifest's bytes, digest and one API-version header;
+# through admission on with "X-Regward-Admission: signed; key=bench", and
+# the unsigned tag 403 "unsigned" there but 200 with admission off.
+adm_check() {
+	local t=$1 u got st n hc h=() rs
+	u="${BASE[$t]}/v2/bench/manifest/manifests"
+	[[ -n ${AUTH_HDR[$t]:-} ]] && h=(-H "${AUTH_HDR[$t]}")
+	got=$(curl -sS -m 10 -H "Accept: $MANIFEST_TYPE" "${h[@]}" -D "$T/dhdr.$t" "$u/latest" |
+		sha256sum | cut -d' ' -f1) || got=fail
+	st=$(awk 'NR==1{print $2}' "$T/dhdr.$t" 2>/dev/null)
+	[[ $st == 200 ]] || suspect "$t" "manifest GET answered ${st:-nothing} (want 200)"
+	[[ sha256:$got == "$MANIFEST_DIGEST" ]] ||
+		suspect "$t" "manifest GET body differs from what was pushed (status ${st:-none})"
+	tr -d '\r' <"$T/dhdr.$t" | grep -qi "^docker-content-digest: $MANIFEST_DIGEST\$" ||
+		suspect "$t" "manifest GET lacks the right Docker-Content-Digest header"
+	n=$(tr -d '\r' <"$T/dhdr.$t" | grep -ci '^docker-distribution-api-version:' || true)
+	[[ $n == 1 ]] || suspect "$t" "manifest GET has $n Docker-Distribution-Api-Version headers (want 1)"
+	case $t in
+	admon)
+		tr -d '\r' <"$T/dhdr.$t" | grep -qix "$ADM_SIGNED_HDR" ||
+			suspect "$t" "manifest GET lacks '$ADM_SIGNED_HDR' ($(tr -d '\r' <"$T/dhdr.$t" | grep -i '^x-regward-admission:' || echo none))"
+		hc=$(curl -s -m 10 -o "$T/dbody.$t" -w '%{http_code}' -H "Accept: $MANIFEST_TYPE" "${h[@]}" "$u/unsigned" 2>/dev/null || true)
+		rs=$(jq -r '.errors[0].detail.reason // empty' "$T/dbody.$t" 2>/dev/null || true)
+		[[ $hc == 403 && $rs == unsigned ]] ||
+			suspect "$t" "GET of the unsigned tag answered $hc, reason '${rs:-none}' (want 403 unsigned): admission is not on"
+		;;
+	admoff)
+		! tr -d '\r' <"$T/dhdr.$t" | grep -qi '^x-regward-admission:' ||
+			suspect "$t" "manifest GET has an X-Regward-Admission header without a require policy"
+		hc=$(http_code "$u/unsigned" -H "Accept: $MANIFEST_TYPE" "${h[@]}")
+		[[ $hc == 200 ]] || suspect "$t" "GET of the unsigned tag answered $hc (want 200: admission is off)"
+		;;
+	esac
+	if [[ $t == admon || $t == admoff ]]; then
+		hc=$(http_code "$u/latest" -H "Accept: $MANIFEST_TYPE")
+		[[ $hc == 401 ]] || suspect "$t" "manifest GET without credentials answered $hc (want 401)"
+	fi
+	log "  ${TNAME[$t]}: checked$( [[ $t == admon ]] && echo " (signed tag 200 with '$ADM_SIGNED_HDR', unsigned tag 403 unsigned)")"
+}
+
+# adm_run TARGET KEY FUNC [args]: FUNC TARGET KEY [args] with the user's
+# Basic header for the regwards, after one GET that must be admitted (so the
+# login and, with admission on, the verdict are cached before timing).
+adm_run() {
+	local t=$1 key=$2 fn=$3 h=(); shift 3
+	if [[ -n ${AUTH_HDR[$t]:-} ]]; then
+		h=(-H "${AUTH_HDR[$t]}")
+		curl -s -m 10 -o /dev/null -D "$T/dwarm.$t" -H "Accept: $MANIFEST_TYPE" "${h[@]}" \
+			"${BASE[$t]}/v2/bench/manifest/manifests/latest" 2>/dev/null || true
+		[[ $(awk 'NR==1{print $2}' "$T/dwarm.$t") == 200 ]] ||
+			suspect "$t" "warm-up GET answered $(awk 'NR==1{print $2}' "$T/dwarm.$t")"
+		if [[ $t == admon ]] && ! tr -d '\r' <"$T/dwarm.$t" | grep -qix "$ADM_SIGNED_HDR"; then
+			suspect "$t" "warm-up GET lacks '$ADM_SIGNED_HDR'"
+		fi
+	fi
+	"$fn" "$t" "$key" "$@" "${h[@]}"
+}
+
+# pctl P: the P-th percentile (nearest rank) of the numbers on stdin.
+pctl() {
+	sort -g | awk -v p="$1" '{a[NR]=$1} END{if(!NR)exit 1; i=int(p/100*NR); if(i<p/100*NR)i++; if(i<1)i=1; print a[i]}'
+}
+
+# adm_cold: COLD_N manifests of their own digest, pushed to the registry and
+# signed through regward; then per image one GET through admission off, the
+# first GET through admission on (a cache miss: the worker fetches the .sig
+# and its payload and verifies) and a second one (a cache hit). curl's
+# time_total per GET (new connection each), and regward's own "ms" from its
+# log. Fresh digests, not a restart: verdicts persist in SQLite.
+adm_cold() {
+	PHASE="admission cold verification"
+	local i code tm f=$T/adm-cold.txt n_ok=0
+	check_alive admon || return 0
+	log "cold verification: pushing and signing $COLD_N images of their own digest"
+	for (( i=1; i<=COLD_N; i++ )); do
+		adm_variant "cold-$i" "$T/adm/cold-$i.json"
+		adm_put_manifest "$T/adm/cold-$i.json" "cold-$i" || { suspect admon "cold: push of cold-$i failed"; return 0; }
+		adm_sign "cold-$i" || { suspect admon "cold: regward-sign sign cold-$i failed: $(tail -n 3 "$T/adm-sign.out" | tr '\n' ' ')"; return 0; }
+	done
+	log "cold verification: first and second GET of each through admission on"
+	: >"$f"
+	local h=(-H "Accept: $MANIFEST_TYPE" -H "${AUTH_HDR[admon]}") toff tcold twarm tm_v ok
+	for (( i=1; i<=COLD_N; i++ )); do
+		ok=1
+		read -r code toff < <(curl -s -m 30 -o /dev/null -w '%{http_code} %{time_total}\n' "${h[@]}" \
+			"${BASE[admoff]}/v2/bench/manifest/manifests/cold-$i" 2>/dev/null || echo "000 0")
+		[[ $code == 200 ]] || { suspect admoff "cold: GET cold-$i answered $code"; toff=""; }
+		for tm in cold warm; do
+			read -r code tm_v < <(curl -s -m 30 -o "$T/adm/got" -D "$T/adm/hdr" \
+				-w '%{http_code} %{time_total}\n' "${h[@]}" \
+				"${BASE[admon]}/v2/bench/manifest/manifests/cold-$i" 2>/dev/null || echo "000 0")
+			if [[ $code != 200 ]] || ! tr -d '\r' <"$T/adm/hdr" | grep -qix "$ADM_SIGNED_HDR" ||
+				[[ sha256:$(sha256sum <"$T/adm/got" | cut -d' ' -f1) != "sha256:$(sha256sum <"$T/adm/cold-$i.json" | cut -d' ' -f1)" ]]; then
+				suspect admon "cold: $tm GET cold-$i answered $code without '$ADM_SIGNED_HDR' or the right bytes ($(head -c 200 "$T/adm/got"))"
+				ok=0
+			fi
+			if [[ $tm == cold ]]; then tcold=$tm_v; else twarm=$tm_v; fi
+		done
+		(( ok )) || continue
+		n_ok=$(( n_ok + 1 ))
+		awk -v a="${toff:-nan}" -v b="$tcold" -v c="$twarm" 'BEGIN{printf "%s %.3f %.3f\n", (a=="nan"?"-":sprintf("%.3f",a*1000)), b*1000, c*1000}' >>"$f"
+	done
+	R[cold_n,admon]=$n_ok
+	(( n_ok > 0 )) || return 0
+	awk '$1!="-"{print $1}' "$f" >"$f.off"
+	awk '{print $2}' "$f" >"$f.cold"
+	awk '{print $3}' "$f" >"$f.warm"
+	local k
+	for k in off cold warm; do
+		[[ -s $f.$k ]] || continue
+		R[lat_${k}_p50,admon]=$(median <"$f.$k")
+		R[lat_${k}_p90,admon]=$(pctl 90 <"$f.$k")
+	done
+	# regward's own time for the same GETs: in its log, the user's GETs of
+	# each cold-N in order; the first is the cold one.
+	adm_log_ms "$T/regward-admon.log" |
+		awk -v f="$f" '{n[$1]++; if(n[$1]==1) print $2 >(f ".scold"); else if(n[$1]==2) print $2 >(f ".swarm")}' || true
+	adm_log_ms "$T/regward-admoff.log" | awk '{print $2}' >"$f.soff" || true
+	for k in soff scold swarm; do
+		[[ -s $f.$k ]] || continue
+		R[lat_${k}_p50,admon]=$(median <"$f.$k")
+		R[lat_${k}_p90,admon]=$(pctl 90 <"$f.$k")
+	done
+	log "  cold GET median ${R[lat_cold_p50,admon]} ms (p90 ${R[lat_cold_p90,admon]}), warm median ${R[lat_warm_p50,admon]} ms (p90 ${R[lat_warm_p90,admon]}), $n_ok of $COLD_N images"
+	awk -v a="${R[lat_cold_p50,admon]}" -v b="${R[lat_warm_p50,admon]}" 'BEGIN{exit !(a > b)}' ||
+		suspect admon "cold: the first GETs were not slower than the second ones (median ${R[lat_cold_p50,admon]} vs ${R[lat_warm_p50,admon]} ms): were they really cache misses?"
+}
+
+# adm_log_ms LOG: "REF MS" for the user's GETs of the cold-N tags, in order.
+adm_log_ms() {
+	jq -R -r --arg p "user:$ADM_USER" 'fromjson? | select(.msg == "request" and .method == "GET"
+		and (.ref // "" | startswith("cold-")) and .principal == $p) | "\(.ref) \(.ms)"' "$1" 2>/dev/null
+}
+
+# adm_log_scan TARGET LOG: lines other than info in regward's log (admission
+# or ledger errors) and requests that took over 1 s go to the notes.
+adm_log_scan() {
+	local t=$1 f=$2 n first slow max
+	[[ -s $f ]] || return 0
+	n=$(jq -R -r 'fromjson? | select(.level != "info") | .level' "$f" 2>/dev/null | wc -l)
+	if (( n > 0 )); then
+		first=$(jq -R -r 'fromjson? | select(.level != "info") | tostring' "$f" 2>/dev/null | head -n 2 | cut -c1-300 | tr '\n' ' ')
+		suspect "$t" "its log has $n lines above info, first: $first"
+	fi
+	slow=$(jq -R -r 'fromjson? | select(.msg == "request" and (.ms // 0) > 1000) | .ms' "$f" 2>/dev/null | wc -l)
+	if (( slow > 0 )); then
+		max=$(jq -R -r 'fromjson? | select(.msg == "request" and (.ms // 0) > 1000) | .ms' "$f" 2>/dev/null |
+			awk '$1>m{m=$1} END{printf "%.1f", m/1000}')
+		suspect "$t" "$slow requests took over 1 s (longest $max s)"
+	fi
+	if [[ -s ${f%.log}.out ]]; then
+		suspect "$t" "it wrote to stderr: $(head -n 2 "${f%.log}.out" | cut -c1-200 | tr '\n' ' ')"
+	fi
+	return 0
+}
+
+if [[ $ONLY == all || $ONLY == auth ]]; then
 	auth_section
+fi
+if [[ $ONLY == all || $ONLY == admission ]]; then
+	admission_section
 fi
 
 PHASE=report
@@ -1258,25 +1565,191 @@ auth_text() {
 	echo "notes:"
 	auth_notes
 }
-# The auth section of an existing RESULTS.md (from "## Authentication" to
-# the next "## " heading), and the file without it.
-auth_md_extract() { awk '/^## /{on = /^## Authentication/} on' "$1"; }
-auth_md_drop() {
-	awk '/^## /{skip = /^## Authentication/} !skip' "$1" |
-		awk '{l[NR]=$0} END{n=NR; while(n>0 && l[n]=="") n--; for(i=1;i<=n;i++) print l[i]}'
+
+# ---------------------------------------------------------------- admission report
+dratio() { # METRIC A B -> R[METRIC,A] / R[METRIC,B], or n/a
+	local a=${R[$1,$2]:-} b=${R[$1,$3]:-}
+	[[ -n $a && -n $b ]] || { echo n/a; return; }
+	awk -v a="$a" -v b="$b" 'BEGIN{if(b+0==0)print "n/a"; else printf "%.2f", a/b}'
+}
+ADM_ROWS=(
+	"adm_get_wrk|manifest GET, wrk$LR|req/s|rps"
+	"adm_get_wrk_p99|manifest GET, wrk p99$LR|ms|ms"
+	"adm_get_ab|manifest GET, ab -k -t ${DURATION}$LR|req/s|rps"
+)
+adm_table() { # text or md
+	local mode=$1 row key label unit kind t v=() x=()
+	if [[ $mode == md ]]; then
+		echo "| metric | unit | registry | regward admission off | regward admission on (warm) | nginx | admission off / registry | admission on / registry | nginx / registry | **on / off** |"
+		echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+	else
+		printf '%-36s %-5s %8s %8s %8s %8s %7s %7s %7s %7s\n' metric unit registry adm-off adm-on nginx off/r on/r ng/r on/off
+		printf '%s\n' "$(printf '%.0s-' $(seq 1 108))"
+	fi
+	for row in "${ADM_ROWS[@]}"; do
+		IFS='|' read -r key label unit kind <<<"$row"
+		v=(); x=()
+		for t in "${ADM_TARGETS[@]}"; do v+=("$(val "$key" "$t" "$kind")"); done
+		for t in admoff admon adng; do x+=("$(dratio "$key" "$t" dreg)"); done
+		x+=("$(dratio "$key" admon admoff)")
+		if [[ $mode == md ]]; then
+			echo "| $label | $unit | ${v[0]} | ${v[1]} | ${v[2]} | ${v[3]} | ${x[0]} | ${x[1]} | ${x[2]} | **${x[3]}** |"
+		else
+			printf '%-36s %-5s %8s %8s %8s %8s %7s %7s %7s %7s\n' "$label" "$unit" "${v[@]}" "${x[@]}"
+		fi
+	done
+}
+adm_target_row() { # LABEL METRIC MIN
+	local label=$1 key=$2 want=$3 r st
+	r=$(dratio "$key" admon admoff)
+	if [[ $r == n/a ]]; then st=n/a
+	elif awk -v a="${R[$key,admon]}" -v b="${R[$key,admoff]}" -v w="$want" 'BEGIN{exit !(a/b >= w)}'; then st=met
+	else st=missed; fi
+	echo "| $label | >= ${want}x | $r | $(dratio "$key" admon dreg) | $st |"
+}
+adm_targets() {
+	echo "| target (admission on, warm, vs admission off) | wanted | on / off | on / registry (for reference) | status |"
+	echo "| --- | --- | ---: | ---: | --- |"
+	adm_target_row "manifest GET req/s, wrk" adm_get_wrk 0.90
+	adm_target_row "manifest GET req/s, ab -k (same bar, for information)" adm_get_ab 0.90
+	echo
+	echo "\"Warm admission costs under 10% of the rate without it\": admission on / admission off >= 0.90."
+}
+with_ms() { [[ $1 == n/a ]] && echo n/a || echo "$1 ms"; }
+adm_latency() { # text or md
+	local mode=$1 row k label
+	local rows=(
+		"off|GET through admission off (the same images, for reference)"
+		"cold|GET through admission on, first (cold verification)"
+		"warm|GET through admission on, second (cached verdict)"
+	)
+	if [[ $mode == md ]]; then
+		echo "| request | curl median | curl p90 | regward's log median | regward's log p90 |"
+		echo "| --- | ---: | ---: | ---: | ---: |"
+	else
+		printf '%-60s %8s %8s %8s %8s\n' "request (ms)" median p90 log-med log-p90
+	fi
+	for row in "${rows[@]}"; do
+		IFS='|' read -r k label <<<"$row"
+		local a b c d
+		a=$(val "lat_${k}_p50" admon ms); b=$(val "lat_${k}_p90" admon ms)
+		c=$(val "lat_s${k}_p50" admon ms); d=$(val "lat_s${k}_p90" admon ms)
+		if [[ $mode == md ]]; then
+			echo "| $label | $(with_ms "$a") | $(with_ms "$b") | $(with_ms "$c") | $(with_ms "$d") |"
+		else
+			printf '%-60s %8s %8s %8s %8s\n' "$label" "$a" "$b" "$c" "$d"
+		fi
+	done
+}
+adm_notes() {
+	local t any=0
+	for t in "${ADM_TARGETS[@]}"; do
+		if [[ -n ${NOTE[$t]:-} ]]; then
+			echo "- **${TNAME[$t]}**: ${NOTE[$t]}"
+			any=1
+		fi
+	done
+	(( any )) || echo "- none: every response was checked and correct (the signed manifest's bytes with \`$ADM_SIGNED_HDR\` through admission on, the unsigned tag 403 \`unsigned\` there and 200 through admission off, 401 without credentials), and neither regward logged anything above info"
+}
+adm_md() { # the "## Admission" section of RESULTS.md
+	echo "## Admission: manifest GET with signed pulls"
+	echo
+	if (( DURATION < 10 )); then
+		echo "> **Reduced run** (${DURATION}s load tests): for checking the harness, not a result."
+		echo
+	fi
+	echo "Written by \`bench/run.sh\` (BENCH_ONLY=$ONLY) on $ADM_DATE from commit $GIT_REV,"
+	echo "on $NPROC x $CPU_MODEL ($KERNEL), ${NGINX_VERSION#nginx version: }, $REG_VERSION, $REGWARD_VERSION."
+	echo "Load average (1, 5, 15 min): $ADM_LOAD_START at the start of this section, ${ADM_LOAD_END:-n/a} at its end (the bench itself adds about 2)."
+	if awk -v l="${ADM_LOAD_START%% *}" 'BEGIN{exit !(l >= 0.5)}'; then
+		echo
+		echo "> **Warning:** the machine was already busy when this section started (load $ADM_LOAD_START):"
+		echo "> other work competed for the CPUs and the numbers below are unreliable."
+	fi
+	echo
+	echo "### Parameters"
+	echo
+	echo "- the same manifest as the main section ($(stat -c %s "$T/manifest.json") bytes, \`bench/manifest:latest\`, pushed directly to the registry), Accept: $MANIFEST_TYPE"
+	echo "- registry: the same docker-registry process, measured again here as the baseline; nginx: the main section's plain nginx (the distribution recipe without auth, worker_processes 1), not the auth section's auth_basic one, whose bcrypt per request would hide everything else"
+	echo "- regward admission off and regward admission on: two instances with the same \`\"auth\": {\"token\": {...}, \"cache_ttl\": \"1h\"}\`, \`\"keys\": {\"bench\": P-256 public key}\`, \`\"admission\": {\"cache_ttl\": \"1h\"}\` and user \`$ADM_USER\` (role ci, \`Authorization: Basic\`); the policy is \`{\"repository\": \"bench/**\", \"pull\": [\"*\"], \"push\": [\"role:ci\"]}\`, and admission on adds \`\"require\": {\"signed_by\": [\"bench\"], \"bypass\": [\"user:$ADM_SIGNER\"]}\`. The login cache lasts 1 h on both (60 s by default), so no login expires during a run: the auth section measures logins, this one admission"
+	echo "- signed with \`regward-sign sign --insecure --key KEY 127.0.0.1:PORT/bench/manifest:latest\` through admission on, as \`user:$ADM_SIGNER\` (in \`require.bypass\`, so it can read the unsigned manifest); an unsigned manifest of another digest is \`bench/manifest:unsigned\`"
+	echo "- load: before each timed run one GET through each regward must answer 200 (and \`$ADM_SIGNED_HDR\` with admission on), so the login and the verdict are cached: the rate is that of warm admission (hash of the held manifest and a cache lookup per GET)"
+	echo "- wrk -t$THREADS -c$CONNS -d${DURATION}s (after 1s warm-up); ab -k -c $CONNS -t $DURATION"
+	echo "- load tests: $LOAD_RUNS interleaved round(s) per target (BENCH_LOAD_RUNS); the figure is the median"
+	echo "- cold verification: ${R[cold_n,admon]:-0} of $COLD_N images (BENCH_COLD_N) with their own digest (the bench manifest plus an annotation), pushed to the registry and signed through regward; then, per image, one GET through admission off, the first GET through admission on (a cache miss: a worker fetches the \`.sig\` manifest and its payload blob from the registry, verifies the ECDSA signature and the payload, and records the verdict) and a second GET (a cache hit). Each GET is one \`curl\` on a new connection (\`time_total\`); regward's own time is the request's \`ms\` in its log. Fresh digests rather than a restart, because admitting verdicts persist in SQLite"
+	echo
+	echo "### Manifest GET rate"
+	echo
+	adm_table md
+	echo
+	echo "Ratios are to docker-registry alone, measured in this section, except **on / off**; higher is better except for p99."
+	echo
+	echo "### Target from the issue"
+	echo
+	adm_targets
+	echo
+	echo "### Cold verification latency"
+	echo
+	adm_latency md
+	echo
+	if [[ -n ${R[lat_cold_p50,admon]:-} && -n ${R[lat_warm_p50,admon]:-} ]]; then
+		echo "A cold verification added $(awk -v a="${R[lat_cold_p50,admon]}" -v b="${R[lat_warm_p50,admon]}" 'BEGIN{printf "%.2f", a-b}') ms to the median GET (curl), $(awk -v a="${R[lat_scold_p50,admon]:-0}" -v b="${R[lat_swarm_p50,admon]:-0}" 'BEGIN{printf "%.2f", a-b}') ms by regward's log."
+		echo
+	fi
+	echo "### Notes"
+	echo
+	adm_notes
+}
+adm_text() {
+	echo
+	echo "regward bench, admission section, $ADM_DATE, ${DURATION}s load tests, $NPROC CPUs ($CPU_MODEL)"
+	echo
+	adm_table text
+	echo
+	adm_targets | sed -e 's/^| //' -e 's/ |$//' -e 's/ | /  |  /g' | grep -v -- '^---'
+	echo
+	adm_latency text
+	echo
+	echo "notes:"
+	adm_notes
 }
 
+# md_section_put HEADING FILE RESULTS: RESULTS with its "## HEADING..."
+# section (to the next "## " heading) replaced in place by FILE, or FILE
+# appended when there is none.
+md_section_put() {
+	awk -v name="## $1" -v f="$2" '
+	function put(  l) { while ((getline l < f) > 0) print l; close(f); done = 1 }
+	/^## / {
+		if (skip) { skip = 0; print "" }
+		if (index($0, name) == 1) { if (!done) put(); skip = 1; next }
+	}
+	!skip { print }
+	END { if (!done) { print ""; put() } }' "$3"
+}
+# md_section HEADING RESULTS: that section of RESULTS, if any.
+md_section() { awk -v name="## $1" '/^## /{on = index($0, name) == 1} on' "$2"; }
+
 # ---------------------------------------------------------------- output
-if [[ $ONLY == auth ]]; then
-	auth_text || true
-	if [[ -s $RESULTS ]]; then
-		auth_md_drop "$RESULTS" >"$T/results.md"
-		{ echo; auth_md; } >>"$T/results.md"
+# BENCH_ONLY=auth or admission: that section is replaced in place (or
+# appended) and the rest of the file is kept.
+if [[ $ONLY == auth || $ONLY == admission ]]; then
+	if [[ $ONLY == auth ]]; then
+		auth_text || true
+		auth_md >"$T/section.md"
+		heading=Authentication
 	else
-		{ echo "# regward benchmark results"; echo; auth_md; } >"$T/results.md"
+		adm_text || true
+		adm_md >"$T/section.md"
+		heading=Admission
+	fi
+	if [[ -s $RESULTS ]]; then
+		md_section_put "$heading" "$T/section.md" "$RESULTS" >"$T/results.md"
+	else
+		{ echo "# regward benchmark results"; echo; cat "$T/section.md"; } >"$T/results.md"
 	fi
 	cat "$T/results.md" >"$RESULTS"
-	log "wrote the auth section of $RESULTS (the other sections are kept as they were)"
+	log "wrote the $ONLY section of $RESULTS (the other sections are kept as they were)"
 	exit 0
 fi
 
@@ -1290,12 +1763,18 @@ fi
 	echo
 	echo "notes:"
 	notes
-	[[ $ONLY == all ]] && auth_text
+	if [[ $ONLY == all ]]; then
+		auth_text
+		adm_text
+	fi
 } || true
 
-# BENCH_ONLY=main keeps an auth section measured earlier.
-OLD_AUTH=""
-[[ $ONLY == main && -s $RESULTS ]] && OLD_AUTH=$(auth_md_extract "$RESULTS")
+# BENCH_ONLY=main keeps the auth and admission sections measured earlier.
+OLD_AUTH="" OLD_ADM=""
+if [[ $ONLY == main && -s $RESULTS ]]; then
+	OLD_AUTH=$(md_section Authentication "$RESULTS")
+	OLD_ADM=$(md_section Admission "$RESULTS")
+fi
 
 {
 	echo "# regward benchmark results"
@@ -1356,9 +1835,11 @@ OLD_AUTH=""
 	if [[ $ONLY == all ]]; then
 		echo
 		auth_md
-	elif [[ -n $OLD_AUTH ]]; then
 		echo
-		printf '%s\n' "$OLD_AUTH"
+		adm_md
+	else
+		[[ -z $OLD_AUTH ]] || { echo; printf '%s\n' "$OLD_AUTH"; }
+		[[ -z $OLD_ADM ]] || { echo; printf '%s\n' "$OLD_ADM"; }
 	fi
 } >"$RESULTS"
 log "wrote $RESULTS"
