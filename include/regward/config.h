@@ -50,6 +50,13 @@ struct config_timeouts {
 	unsigned drain; /* timeouts.drain: SIGTERM grace */
 };
 
+/* sandbox: what `regward serve` gives up once its listener is bound. */
+struct config_sandbox {
+	char *user; /* sandbox.user: name or uid to run as; NULL: stay */
+	char *group; /* sandbox.group: NULL: the user's primary group */
+	int seccomp; /* sandbox.seccomp: install the syscall filter (1) */
+};
+
 struct config {
 	char *path; /* file this was loaded from */
 	char *listen; /* "host:port" as written */
@@ -66,6 +73,7 @@ struct config {
 			 by auth_new() (gateway/auth.c) */
 	json_t *policies; /* "policies" as written, NULL when absent;
 			     checked by policy_set_load() */
+	struct config_sandbox sandbox; /* gateway/sandbox.c */
 };
 
 /*
