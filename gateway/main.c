@@ -15,6 +15,8 @@
 #include "admin.h"
 #include "auth.h"
 #include "gateway.h"
+#include "health.h"
+#include "sandbox.h"
 
 static void
 main_usage(FILE *f)
@@ -24,6 +26,7 @@ main_usage(FILE *f)
 	    "       regward check -c FILE   validate a config and its files\n"
 	    "       regward version\n");
 	admin_usage(f);
+	health_usage(f);
 }
 
 /* Parse "-c FILE" / "--config FILE" / "--config=FILE". */
@@ -133,7 +136,9 @@ main_serve(int argc, char **argv)
 		config_free(cfg);
 		return 1;
 	}
-	if (server_listen(srv) == 0 && server_run(srv) == 0)
+	/* the sandbox goes up once the listener is bound (gateway/sandbox.c) */
+	if (server_listen(srv) == 0 && sandbox_serve(srv) == 0 &&
+	    server_run(srv) == 0)
 		rc = 0;
 	server_free(srv); /* frees cfg */
 	return rc;
@@ -152,6 +157,8 @@ main(int argc, char **argv)
 		return main_check(argc - 2, argv + 2);
 	if (strcmp(argv[1], "user") == 0 || strcmp(argv[1], "robot") == 0)
 		return admin_main(argc - 1, argv + 1);
+	if (strcmp(argv[1], "health") == 0)
+		return health_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "version") == 0 ||
 	    strcmp(argv[1], "--version") == 0) {
 		printf("regward %s (libevent %s, %s)\n", REGWARD_VERSION,

@@ -9,6 +9,7 @@ pkgs=(
 	libsqlite3-dev libcmocka-dev libcurl4-openssl-dev libsodium-dev
 	docker-registry skopeo curl jq openssl iproute2 procps
 	nginx wrk apache2-utils
+	libseccomp-dev strace python3-yaml
 )
 
 missing=()
