@@ -15,23 +15,23 @@
  * A refused call returns EPERM rather than killing the process: a daemon
  * that meets a code path the derivation missed (a new libcurl resolver
  * path, say) answers that one request with an error and keeps serving the
- * others, and the SIGSYS handler names the call once on stderr so the
- * table can be fixed. SCMP_ACT_KILL_PROCESS would be louder but turns a
- * missed syscall into an outage.
+ * others, and the kernel logs the call (SCMP_FLTATR_CTL_LOG) so the table
+ * can be fixed. SCMP_ACT_KILL_PROCESS would be louder but turns a missed
+ * syscall into an outage. (SCMP_ACT_TRAP with a SIGSYS handler that logs
+ * and fakes EPERM does not work here: the hasher and ledger threads block
+ * every signal, and a blocked SIGSYS kills the process.)
  */
-#define _GNU_SOURCE /* REG_RAX in <sys/ucontext.h> */
+#define _GNU_SOURCE /* setresuid(), CLONE_THREAD */
 
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/types.h>
-#include <sys/ucontext.h>
 
 #include <errno.h>
 #include <grp.h>
 #include <sched.h>
 #include <limits.h>
 #include <pwd.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,12 +101,13 @@ static const struct sandbox_syscall sandbox_table[] = {
 	{ "fsync", SANDBOX_SYS_START },
 	{ "ftruncate", 0 },
 	{ "futex", 0 },
+	{ "getdents", SANDBOX_SYS_SAN }, /* LeakSanitizer lists /proc/self/task */
 	{ "getegid", 0 },
 	{ "geteuid", 0 },
 	{ "getgid", SANDBOX_SYS_START },
 	{ "getpeername", 0 }, /* libcurl */
 	{ "getpid", 0 },
-	{ "getppid", SANDBOX_SYS_START }, /* container runtime */
+	{ "getppid", SANDBOX_SYS_START | SANDBOX_SYS_SAN }, /* container runtime; LeakSanitizer's tracer */
 	{ "getrandom", 0 }, /* OpenSSL reseeds its DRBG hours after start */
 	{ "getresgid", SANDBOX_SYS_START }, /* sandbox_drop() checks */
 	{ "getresuid", SANDBOX_SYS_START }, /* sandbox_drop() checks */
@@ -125,15 +126,18 @@ static const struct sandbox_syscall sandbox_table[] = {
 	{ "munmap", 0 },
 	{ "nanosleep", 0 }, /* SQLite's busy handler (older glibc paths) */
 	{ "newfstatat", 0 },
+	{ "open", SANDBOX_SYS_SAN }, /* ASan's own file access */
 	{ "openat", 0 },
 	{ "pipe2", 0 },
 	{ "poll", 0 }, /* libcurl (upstream and JWKS workers), DNS */
 	{ "ppoll", 0 }, /* libcurl */
-	{ "prctl", SANDBOX_SYS_START },
+	{ "prctl", SANDBOX_SYS_START | SANDBOX_SYS_SAN }, /* no_new_privs; LeakSanitizer: PR_SET_DUMPABLE, PR_SET_PTRACER */
 	{ "pread64", 0 },
 	{ "prlimit64", SANDBOX_SYS_START },
+	{ "ptrace", SANDBOX_SYS_SAN }, /* LeakSanitizer stops the threads at exit */
 	{ "pwrite64", 0 },
 	{ "read", 0 },
+	{ "readlink", SANDBOX_SYS_SAN }, /* ASan: /proc/self/exe */
 	{ "readv", 0 },
 	{ "recvfrom", 0 }, /* DNS answers, libcurl */
 	{ "recvmsg", 0 }, /* libcurl, netlink (getaddrinfo AI_ADDRCONFIG) */
@@ -141,7 +145,7 @@ static const struct sandbox_syscall sandbox_table[] = {
 	{ "rt_sigaction", 0 },
 	{ "rt_sigprocmask", 0 },
 	{ "rt_sigreturn", 0 },
-	{ "sched_yield", SANDBOX_SYS_START }, /* container runtime (Go) */
+	{ "sched_yield", SANDBOX_SYS_START | SANDBOX_SYS_SAN }, /* container runtime (Go); LeakSanitizer */
 	{ "seccomp", SANDBOX_SYS_START }, /* loading this filter */
 	{ "sendmmsg", 0 }, /* glibc's resolver sends A and AAAA together */
 	{ "sendmsg", 0 }, /* libcurl, netlink */
@@ -155,13 +159,14 @@ static const struct sandbox_syscall sandbox_table[] = {
 	{ "setsockopt", 0 },
 	{ "setuid", SANDBOX_SYS_START }, /* sandbox_drop() checks it cannot get root back */
 	{ "shutdown", 0 },
-	{ "sigaltstack", SANDBOX_SYS_START }, /* container runtime (Go) */
+	{ "sigaltstack", SANDBOX_SYS_START | SANDBOX_SYS_SAN }, /* container runtime (Go); ASan threads */
 	{ "socket", SANDBOX_SYS_FAMILY },
 	{ "socketpair", 0 }, /* libcurl's wakeup pair */
 	{ "splice", 0 },
 	{ "sysinfo", SANDBOX_SYS_START },
 	{ "tgkill", 0 }, /* abort() on an impossible state, for a core dump */
 	{ "unlink", 0 },
+	{ "wait4", SANDBOX_SYS_SAN }, /* LeakSanitizer waits for its tracer */
 	{ "write", 0 },
 	{ "writev", 0 },
 	/* END SYSCALLS */
@@ -308,99 +313,6 @@ sandbox_drop(const char *user, const char *group, char *err, size_t errlen)
 	return 0;
 }
 
-/* One bit per system call number already reported. */
-static unsigned char sandbox_reported[1024 / 8];
-
-/* Append the decimal n to buf at *o (async-signal-safe). */
-static void
-sandbox_fmt_num(char *buf, size_t len, size_t *o, long n)
-{
-	char tmp[24];
-	size_t i = 0;
-	unsigned long v = n < 0 ? (unsigned long)-n : (unsigned long)n;
-
-	if (n < 0 && *o + 1 < len)
-		buf[(*o)++] = '-';
-	do {
-		tmp[i++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0 && i < sizeof(tmp));
-	while (i > 0 && *o + 1 < len)
-		buf[(*o)++] = tmp[--i];
-}
-
-static void
-sandbox_fmt_str(char *buf, size_t len, size_t *o, const char *s)
-{
-	while (*s != '\0' && *o + 1 < len)
-		buf[(*o)++] = *s++;
-}
-
-/*
- * SIGSYS from SECCOMP_RET_TRAP: make the refused call return -EPERM and
- * say which one it was, once per number. Only async-signal-safe calls.
- */
-static void
-sandbox_sigsys_cb(int sig, siginfo_t *si, void *uctx)
-{
-	ucontext_t *uc = uctx;
-	char line[160];
-	size_t o = 0;
-	int nr = si->si_syscall, saved = errno, first = 1;
-
-	(void)sig;
-#if defined(__x86_64__)
-	uc->uc_mcontext.gregs[REG_RAX] = -EPERM;
-#elif defined(__aarch64__)
-	uc->uc_mcontext.regs[0] = (unsigned long long)-EPERM;
-#else
-	(void)uc;
-#endif
-	if (nr >= 0 && (size_t)nr < sizeof(sandbox_reported) * 8) {
-		unsigned char bit = (unsigned char)(1u << (nr % 8));
-
-		first = !(__atomic_fetch_or(&sandbox_reported[nr / 8], bit,
-			      __ATOMIC_RELAXED) &
-		    bit);
-	}
-	if (!first) {
-		errno = saved;
-		return;
-	}
-	sandbox_fmt_str(line, sizeof(line), &o,
-	    "{\"level\":\"error\",\"msg\":\"seccomp refused a system call "
-	    "(EPERM); see docs/deploy.md\",\"syscall\":");
-	sandbox_fmt_num(line, sizeof(line), &o, nr);
-	sandbox_fmt_str(line, sizeof(line), &o, "}\n");
-	(void)!write(STDERR_FILENO, line, o);
-	errno = saved;
-}
-
-/* The default action and, with TRAP, the handler that implements it. */
-static int
-sandbox_default_action(uint32_t *act, char *err, size_t errlen)
-{
-#if defined(__x86_64__) || defined(__aarch64__)
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_sigaction = sandbox_sigsys_cb;
-	sa.sa_flags = SA_SIGINFO | SA_RESTART;
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGSYS, &sa, NULL) == -1) {
-		snprintf(err, errlen, "sandbox: sigaction(SIGSYS): %s",
-		    strerror(errno));
-		return -1;
-	}
-	*act = SCMP_ACT_TRAP;
-#else
-	(void)err;
-	(void)errlen;
-	*act = SCMP_ACT_ERRNO(EPERM);
-#endif
-	return 0;
-}
-
 /*
  * Add the table's rows for this build to ctx. Sanitizer builds let
  * clone() through whole: LeakSanitizer starts its tracer without
@@ -414,9 +326,10 @@ sandbox_rules(scmp_filter_ctx ctx, char *err, size_t errlen)
 	int nr, rc;
 
 	for (row = sandbox_table; row < sandbox_table + SANDBOX_NTABLE; row++) {
-		if (row->flags & SANDBOX_SYS_START)
-			continue;
 		if ((row->flags & SANDBOX_SYS_SAN) && !SANDBOX_SANITIZER)
+			continue;
+		if ((row->flags & SANDBOX_SYS_START) &&
+		    !(row->flags & SANDBOX_SYS_SAN))
 			continue;
 		nr = seccomp_syscall_resolve_name(row->name);
 		if (nr == __NR_SCMP_ERROR)
@@ -456,7 +369,6 @@ int
 sandbox_seccomp(char *err, size_t errlen)
 {
 	scmp_filter_ctx ctx = NULL;
-	uint32_t act;
 	int rc = -1, r;
 
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1) {
@@ -464,9 +376,7 @@ sandbox_seccomp(char *err, size_t errlen)
 		    err, errlen, "sandbox: no_new_privs: %s", strerror(errno));
 		goto out;
 	}
-	if (sandbox_default_action(&act, err, errlen) == -1)
-		goto out;
-	if ((ctx = seccomp_init(act)) == NULL) {
+	if ((ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM))) == NULL) {
 		snprintf(err, errlen, "sandbox: seccomp_init failed");
 		goto out;
 	}
@@ -476,6 +386,12 @@ sandbox_seccomp(char *err, size_t errlen)
 		    err, errlen, "sandbox: seccomp TSYNC: %s", strerror(-r));
 		goto out;
 	}
+	/*
+	 * The kernel logs every refused call (audit, dmesg: type=1326 ...
+	 * syscall=N) where it can (Linux 4.14+); a kernel without it still
+	 * refuses.
+	 */
+	(void)seccomp_attr_set(ctx, SCMP_FLTATR_CTL_LOG, 1);
 	if (sandbox_rules(ctx, err, errlen) == -1)
 		goto out;
 	if ((r = seccomp_load(ctx)) < 0) {

@@ -40,9 +40,8 @@ int sandbox_drop(const char *user, const char *group, char *err, size_t errlen);
 
 /*
  * Set no_new_privs and load the filter on every thread of the process
- * (TSYNC). A refused call fails with EPERM and is reported once per
- * system call number on stderr (SIGSYS handler; EPERM without the report
- * on architectures other than x86_64 and aarch64). 0, or -1 with err.
+ * (TSYNC). A refused call fails with EPERM; the kernel logs it (audit,
+ * "type=1326 ... syscall=N") where it supports that. 0, or -1 with err.
  */
 int sandbox_seccomp(char *err, size_t errlen);
 
