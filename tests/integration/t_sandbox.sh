@@ -39,9 +39,10 @@ assert_contains "$(cat "$TMP/probe.out")" "0 failures" "probe summary"
 assert_contains "$(cat "$TMP/probe.out")" "thread: uname() refused" "probe on the early thread"
 log "ok: calls outside the table fail with EPERM on every thread"
 
-# --- a default gateway: filter on
+# --- a default gateway: filter on (said explicitly, so that the test
+# holds under REGWARD_SECCOMP=0 too: deploy/seccomp/derive.sh)
 start_registry
-start_gateway
+start_gateway '{"sandbox": {"seccomp": true}}'
 [ "$(proc_field "$GW_PID" Seccomp)" = 2 ] || fail "gateway Seccomp: $(proc_field "$GW_PID" Seccomp), want 2 (filter)"
 [ "$(proc_field "$GW_PID" NoNewPrivs)" = 1 ] || fail "gateway NoNewPrivs is not 1"
 for task in /proc/"$GW_PID"/task/*; do
@@ -84,7 +85,7 @@ stop_gateway || rc=$?
 assert_eq 0 "$rc" "sandboxed gateway exit status on SIGTERM"
 log "ok: regward health (plain), clean exit under the filter"
 
-start_gateway_tls
+start_gateway_tls '{"sandbox": {"seccomp": true}}'
 "$REGWARD_BIN" health -c "$GW_CFG" >/dev/null || fail "health -c over TLS"
 "$REGWARD_BIN" health --url "$GW_URL" >/dev/null || fail "health --url https"
 stop_gateway
@@ -106,7 +107,7 @@ if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
 	}
 	# nobody must read the config on SIGHUP and write the database.
 	chmod 755 "$TMP"
-	start_gateway '{"sandbox": {"user": "nobody"}}'
+	start_gateway '{"sandbox": {"user": "nobody", "seccomp": true}}'
 	read -r r e s f < <(proc_field "$GW_PID" Uid)
 	[ "$r $e $s $f" = "$uid $uid $uid $uid" ] || fail "Uid: $r $e $s $f, want $uid everywhere"
 	[ -z "$(proc_field "$GW_PID" Groups)" ] || fail "supplementary groups kept: $(proc_field "$GW_PID" Groups)"
