@@ -903,6 +903,8 @@ config_cross_check(struct config_ctx *ctx)
 	if (cfg->upstream.ca_file != NULL && !cfg->upstream.tls)
 		return config_err(ctx, "upstream.ca",
 		    "only applies to an https:// upstream.url");
+	if (cfg->sandbox.group != NULL && cfg->sandbox.user == NULL)
+		return config_err(ctx, "sandbox.group", "needs sandbox.user");
 	return 0;
 }
 
