@@ -12,6 +12,8 @@
  *     another errno) without the filter
  *   allowed: write(), socket(AF_INET), close(), futex (the thread join)
  *
+ * It also checks that every row of the table names a known system call.
+ *
  * usage: sandbox_probe [--drop USER]   (--drop: as root, switch first)
  * Prints one line per check; exits 0 when every check holds. The kernel
  * logs each refusal (dmesg: type=1326 ... syscall=N).
@@ -30,6 +32,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <seccomp.h>
 
 #include "sandbox.h"
 
@@ -131,6 +135,26 @@ probe_thread(void *arg)
 	return NULL;
 }
 
+/* Every row names a system call libseccomp knows: a typo is no rule. */
+static void
+probe_table(void)
+{
+	const struct sandbox_syscall *t;
+	size_t i, n;
+	char what[128];
+
+	t = sandbox_syscalls(&n);
+	for (i = 0; i < n; i++) {
+		if (seccomp_syscall_resolve_name(t[i].name) != __NR_SCMP_ERROR)
+			continue;
+		snprintf(what, sizeof(what), "table: %s is a system call",
+		    t[i].name);
+		probe_check(what, 0, 0);
+	}
+	snprintf(what, sizeof(what), "table: %zu rows", n);
+	probe_check(what, n > 0, 0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -138,6 +162,7 @@ main(int argc, char **argv)
 	char err[512];
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	probe_table();
 	if (argc == 3 && strcmp(argv[1], "--drop") == 0) {
 		if (sandbox_drop(argv[2], NULL, err, sizeof(err)) == -1) {
 			fprintf(stderr, "sandbox_probe: %s\n", err);
