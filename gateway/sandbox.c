@@ -79,6 +79,7 @@ static const struct sandbox_syscall sandbox_table[] = {
 	{ "brk", 0 },
 	{ "capget", SANDBOX_SYS_START }, /* container runtime between the profile and execve */
 	{ "capset", SANDBOX_SYS_START }, /* container runtime */
+	{ "clock_gettime", 0 }, /* the vDSO's fallback; the ASan runtime */
 	{ "clock_nanosleep", 0 }, /* SQLite's busy handler sleeps when the file is locked */
 	{ "clone", SANDBOX_SYS_THREAD }, /* threads only; libcurl's resolver, worker pools */
 	{ "clone3", SANDBOX_SYS_ENOSYS }, /* ENOSYS: glibc falls back to clone() */
@@ -145,6 +146,7 @@ static const struct sandbox_syscall sandbox_table[] = {
 	{ "rt_sigaction", 0 },
 	{ "rt_sigprocmask", 0 },
 	{ "rt_sigreturn", 0 },
+	{ "sched_getaffinity", SANDBOX_SYS_SAN }, /* ASan: pthread_getattr_np() in a thread that starts after the filter */
 	{ "sched_yield", SANDBOX_SYS_START | SANDBOX_SYS_SAN }, /* container runtime (Go); LeakSanitizer */
 	{ "seccomp", SANDBOX_SYS_START }, /* loading this filter */
 	{ "sendmmsg", 0 }, /* glibc's resolver sends A and AAAA together */

@@ -5,12 +5,14 @@
  * table), from the main thread while a second thread already runs, then
  * tries calls on both threads:
  *
- *   refused (EPERM): ptrace(PTRACE_TRACEME) (not in sanitizer builds,
- *     whose filter lets LeakSanitizer ptrace), unshare(0), execve("/bin/true"),
+ *   refused (EPERM): ptrace(PTRACE_TRACEME) and fork() (not in sanitizer
+ *     builds, whose filter lets LeakSanitizer ptrace and clone a tracer),
+ *     unshare(0), execve("/bin/true"),
  *     socket(AF_PACKET) and socket(AF_BLUETOOTH) (families outside the
  *     list), uname(), personality() -- each would succeed (or fail with
  *     another errno) without the filter
- *   allowed: write(), socket(AF_INET), close(), futex (the thread join)
+ *   allowed: write(), socket(AF_INET), close(), futex (the thread join),
+ *     and a thread started after the filter (clone3 -> ENOSYS -> clone)
  *
  * It also checks that every row of the table names a known system call.
  *
@@ -82,6 +84,12 @@ probe_refusals(const char *who)
 	snprintf(what, sizeof(what), "%s: ptrace(PTRACE_TRACEME) refused", who);
 	errno = 0;
 	rc = ptrace(PTRACE_TRACEME, 0, NULL, NULL);
+	probe_refused(what, rc);
+	snprintf(what, sizeof(what), "%s: fork() refused", who);
+	errno = 0;
+	rc = fork();
+	if (rc == 0)
+		_exit(0);
 	probe_refused(what, rc);
 #endif
 	snprintf(what, sizeof(what), "%s: unshare(0) refused", who);
@@ -155,6 +163,18 @@ probe_table(void)
 	probe_check(what, n > 0, 0);
 }
 
+/*
+ * Started after the filter, as libcurl's resolver threads will be:
+ * clone3() gets ENOSYS, glibc falls back to clone(CLONE_THREAD).
+ */
+static void *
+probe_late_thread(void *arg)
+{
+	(void)arg;
+	probe_allowed("late thread");
+	return NULL;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -189,6 +209,10 @@ main(int argc, char **argv)
 	pthread_cond_signal(&probe_cv);
 	pthread_mutex_unlock(&probe_mu);
 	pthread_join(th, NULL);
+	errno = pthread_create(&th, NULL, probe_late_thread, NULL);
+	probe_check("pthread_create() after the filter", errno == 0, errno);
+	if (errno == 0)
+		pthread_join(th, NULL);
 	printf("%d failures\n", probe_failures);
 	return probe_failures == 0 ? 0 : 1;
 }
