@@ -47,6 +47,7 @@ enum config_type {
 	CONFIG_T_PUBLIC_URL, /* base URL -> char *, no trailing slash */
 	CONFIG_T_UPSTREAM_URL, /* base URL -> struct config_upstream */
 	CONFIG_T_JSON, /* object or array kept as JSON for its own loader */
+	CONFIG_T_BOOL, /* true or false -> int 1 or 0 */
 };
 
 /* Row flags. A required key may still be absent when its section is. */
@@ -179,6 +180,19 @@ static const struct config_row config_rows[] = {
 	    NULL, 0, 0, 0, CONFIG_RLD },
 	{ "audit.keep_days", CONFIG_T_UINT, CONFIG_OFF(audit_keep_days),
 	    NULL, 365, 0, 36500, CONFIG_RLD },
+
+	/*
+	 * Self-sandboxing after the listener is bound (gateway/sandbox.c).
+	 * user and group are names (or numeric ids); a string row stores
+	 * them. Restart-only: privileges once dropped cannot come back.
+	 */
+	{ "sandbox", CONFIG_T_SECTION, CONFIG_NOFIELD, NULL, 0, 0, 0, 0 },
+	{ "sandbox.user", CONFIG_T_PATH, CONFIG_OFF(sandbox.user),
+	    NULL, 0, 0, 0, 0 },
+	{ "sandbox.group", CONFIG_T_PATH, CONFIG_OFF(sandbox.group),
+	    NULL, 0, 0, 0, 0 },
+	{ "sandbox.seccomp", CONFIG_T_BOOL, CONFIG_OFF(sandbox.seccomp),
+	    NULL, 1, 0, 1, 0 },
 };
 /* clang-format on */
 
@@ -486,6 +500,9 @@ config_store_num(struct config *cfg, const struct config_row *row, uint64_t v)
 	case CONFIG_T_DURATION:
 		*(unsigned *)config_field(cfg, row) = (unsigned)v;
 		break;
+	case CONFIG_T_BOOL:
+		*(int *)config_field(cfg, row) = v != 0;
+		break;
 	case CONFIG_T_SIZE:
 		*(size_t *)config_field(cfg, row) = (size_t)v;
 		break;
@@ -741,6 +758,12 @@ config_set(
 		return config_set_public_url(ctx, row, v);
 	case CONFIG_T_UPSTREAM_URL:
 		return config_set_upstream_url(ctx, row, v);
+	case CONFIG_T_BOOL:
+		if (!json_is_boolean(v))
+			return config_err(
+			    ctx, row->name, "must be true or false");
+		config_store_num(ctx->cfg, row, json_is_true(v) ? 1 : 0);
+		return 0;
 	case CONFIG_T_JSON:
 		if (!json_is_object(v) && !json_is_array(v))
 			return config_err(
@@ -866,6 +889,7 @@ config_defaults(struct config_ctx *ctx)
 		case CONFIG_T_UINT:
 		case CONFIG_T_SIZE:
 		case CONFIG_T_DURATION:
+		case CONFIG_T_BOOL:
 			config_store_num(ctx->cfg, row, row->def);
 			break;
 		default:
@@ -893,6 +917,8 @@ config_cross_check(struct config_ctx *ctx)
 	if (cfg->upstream.ca_file != NULL && !cfg->upstream.tls)
 		return config_err(ctx, "upstream.ca",
 		    "only applies to an https:// upstream.url");
+	if (cfg->sandbox.group != NULL && cfg->sandbox.user == NULL)
+		return config_err(ctx, "sandbox.group", "needs sandbox.user");
 	return 0;
 }
 
@@ -1027,6 +1053,9 @@ config_row_same(const struct config_row *row, const struct config *a,
 	case CONFIG_T_DURATION:
 		return *(const unsigned *)config_cfield(a, row) ==
 		    *(const unsigned *)config_cfield(b, row);
+	case CONFIG_T_BOOL:
+		return *(const int *)config_cfield(a, row) ==
+		    *(const int *)config_cfield(b, row);
 	case CONFIG_T_SIZE:
 		return *(const size_t *)config_cfield(a, row) ==
 		    *(const size_t *)config_cfield(b, row);

@@ -20,6 +20,8 @@
 #include "auth.h"
 #include "gateway.h"
 #include "purge.h"
+#include "health.h"
+#include "sandbox.h"
 
 static void
 main_usage(FILE *f)
@@ -33,6 +35,7 @@ main_usage(FILE *f)
 	    "       regward version\n");
 	admin_usage(f);
 	purge_usage(f);
+	health_usage(f);
 }
 
 /* The retention rules load (they are used by purge, checked here). */
@@ -173,7 +176,9 @@ main_serve(int argc, char **argv)
 		config_free(cfg);
 		return 1;
 	}
-	if (server_listen(srv) == 0 && server_run(srv) == 0)
+	/* the sandbox goes up once the listener is bound (gateway/sandbox.c) */
+	if (server_listen(srv) == 0 && sandbox_serve(srv) == 0 &&
+	    server_run(srv) == 0)
 		rc = 0;
 	server_free(srv); /* frees cfg */
 	return rc;
@@ -200,6 +205,8 @@ main(int argc, char **argv)
 		return purge_main(argc - 2, argv + 2);
 	if (strcmp(argv[1], "audit") == 0)
 		return audit_main(argc - 2, argv + 2);
+	if (strcmp(argv[1], "health") == 0)
+		return health_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "version") == 0 ||
 	    strcmp(argv[1], "--version") == 0) {
 		printf("regward %s (libevent %s, %s)\n", REGWARD_VERSION,

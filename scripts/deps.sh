@@ -9,6 +9,7 @@ pkgs=(
 	libsqlite3-dev libcmocka-dev libcurl4-openssl-dev libsodium-dev
 	docker-registry skopeo podman curl jq openssl iproute2 procps sqlite3
 	nginx wrk apache2-utils
+	libseccomp-dev strace python3-yaml
 )
 
 missing=()

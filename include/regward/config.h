@@ -50,6 +50,13 @@ struct config_timeouts {
 	unsigned drain; /* timeouts.drain: SIGTERM grace */
 };
 
+/* sandbox: what `regward serve` gives up once its listener is bound. */
+struct config_sandbox {
+	char *user; /* sandbox.user: name or uid to run as; NULL: stay */
+	char *group; /* sandbox.group: NULL: the user's primary group */
+	int seccomp; /* sandbox.seccomp: install the syscall filter (1) */
+};
+
 struct config {
 	char *path; /* file this was loaded from */
 	char *listen; /* "host:port" as written */
@@ -72,6 +79,7 @@ struct config {
 	json_t *retention; /* "retention" as written, NULL when absent;
 			      checked by retention_load() */
 	unsigned audit_keep_days; /* audit.keep_days: 0 keeps audit rows */
+	struct config_sandbox sandbox; /* gateway/sandbox.c */
 };
 
 /*

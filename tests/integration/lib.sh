@@ -12,6 +12,8 @@
 #   REGWARD_SRC     project root (set by ctest)
 #   REGWARD_DIRECT  1: talk to docker-registry directly, no gateway;
 #                   gateway-only assertions are skipped (see gateway_only)
+#   REGWARD_SECCOMP 0: start the gateway with "sandbox": {"seccomp": false}
+#                   (deploy/seccomp/derive.sh); default: the filter is on
 #   KEEP_TMP        1: keep the temp dir (always kept on failure)
 #
 #   REGWARD_BIG_MB  size of the big layer in t_skopeo_roundtrip (256)
@@ -276,15 +278,18 @@ reg_requests()
 
 _gw_write_config()
 {
-	local scheme=$1 extra=$2
+	local scheme=$1 extra=$2 sandbox='{}'
+	if [ "${REGWARD_SECCOMP:-1}" = 0 ]; then
+		sandbox='{"sandbox": {"seccomp": false}}'
+	fi
 	jq -n \
 	    --arg listen "127.0.0.1:$GW_PORT" \
 	    --arg public "$scheme://127.0.0.1:$GW_PORT" \
 	    --arg upstream "$REG_URL" \
 	    --arg db "$TMP/regward.db" \
-	    --argjson extra "$extra" \
+	    --argjson extra "$extra" --argjson sandbox "$sandbox" \
 	    '{listen: $listen, public_url: $public, upstream: {url: $upstream},
-	      database: $db} * $extra' >"$GW_CFG"
+	      database: $db} * $sandbox * $extra' >"$GW_CFG"
 }
 
 # _gw_launch SCHEME EXTRA_JSON: pick a port, write the config, start the

@@ -85,6 +85,9 @@ static const struct test_config_field test_config_fields[] = {
 	{ "timeouts.drain", TEST_CONFIG_UINT, TEST_CONFIG_OFF(timeouts.drain) },
 	{ "audit.keep_days", TEST_CONFIG_UINT, TEST_CONFIG_OFF(audit_keep_days) },
 	{ "log.file", TEST_CONFIG_STR, TEST_CONFIG_OFF(log_file) },
+	{ "sandbox.user", TEST_CONFIG_STR, TEST_CONFIG_OFF(sandbox.user) },
+	{ "sandbox.group", TEST_CONFIG_STR, TEST_CONFIG_OFF(sandbox.group) },
+	{ "sandbox.seccomp", TEST_CONFIG_INT, TEST_CONFIG_OFF(sandbox.seccomp) },
 	{ "path", TEST_CONFIG_STR, TEST_CONFIG_OFF(path) },
 };
 /* clang-format on */
