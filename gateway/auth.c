@@ -236,6 +236,7 @@ auth_fetch_log_cb(
 	    "{\"time\":\"%s.%03ldZ\",\"level\":\"%s\",\"msg\":\"%s\"%s%s}\n",
 	    ts, now.tv_nsec / 1000000, level, msg, *extra != '\0' ? "," : "",
 	    extra);
+	fflush(a->log); /* rare lines: out at once */
 }
 
 /*

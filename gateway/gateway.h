@@ -49,6 +49,10 @@ struct server {
 	struct event *drain_timer;
 	struct event *sig_term, *sig_int, *sig_hup;
 	FILE *log;
+	struct event
+	    *log_flush; /* writes buffered request lines, once a pass */
+	struct event *log_tick; /* and every LOG_TICK_MS, for other writers */
+	int log_dirty;
 	uint64_t reqseq;
 	uint32_t reqsalt;
 	char bound[64]; /* "127.0.0.1:5000" as bound, for logs */
@@ -110,6 +114,12 @@ void upstr_enable_read(struct upstr *up, int on);
 /* Copy src into dst[len] escaped for a JSON string; returns dst. */
 const char *log_escape(char *dst, size_t len, const char *src);
 void log_open(struct server *srv);
+/* Once the event base exists: the flush events. Returns 0 or -1. */
+int log_start(struct server *srv);
+/* A request line was written to srv->log: flush it this pass. */
+void log_line(struct server *srv);
+/* Flush and free the events (before the base goes). */
+void log_stop(struct server *srv);
 void log_msg(struct server *srv, const char *level, const char *msg,
     const char *fmt_extra, ...) __attribute__((format(printf, 4, 5)));
 

@@ -243,6 +243,27 @@ refused:
 	    "\"error\":\"%s\"", log_escape(esc, sizeof(esc), err));
 }
 
+/*
+ * The event base. With epoll's changelist, the interest changes a pass
+ * makes to one socket (a bufferevent turning writing on as its read side
+ * turns off) go to the kernel as one epoll_ctl() before the next wait,
+ * not one each. libevent's caveat is for dup()ed descriptors sharing one
+ * file; the gateway dups none.
+ */
+static struct event_base *
+server_base_new(void)
+{
+	struct event_config *ec = event_config_new();
+	struct event_base *base;
+
+	if (ec == NULL)
+		return NULL;
+	event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	base = event_base_new_with_config(ec);
+	event_config_free(ec);
+	return base;
+}
+
 struct server *
 server_new(struct config *cfg)
 {
@@ -257,7 +278,7 @@ server_new(struct config *cfg)
 	if (RAND_bytes((unsigned char *)&srv->reqsalt, sizeof(srv->reqsalt)) !=
 	    1)
 		srv->reqsalt = (uint32_t)getpid();
-	if ((srv->base = event_base_new()) == NULL) {
+	if ((srv->base = server_base_new()) == NULL || log_start(srv) == -1) {
 		fprintf(stderr, "regward: cannot create the event base\n");
 		goto bad;
 	}
@@ -415,6 +436,7 @@ server_free(struct server *srv)
 		event_free(srv->sig_hup);
 	if (srv->tls != NULL)
 		SSL_CTX_free(srv->tls);
+	log_stop(srv);
 	if (srv->base != NULL)
 		event_base_free(srv->base);
 	if (srv->log != NULL && srv->log != stdout)

@@ -575,6 +575,7 @@ sess_log(struct server *srv, struct session *s)
 	evbuffer_add(b, "}\n", 2);
 	len = evbuffer_get_length(b);
 	fwrite(evbuffer_pullup(b, -1), 1, len, srv->log);
+	log_line(srv);
 	evbuffer_free(b);
 }
 

@@ -309,8 +309,8 @@ expect_served team/app v2 "signed; key=ci"
 expect_refused team/app "$V1" untrusted_key
 cp ci.pub trusted.pub
 kill -HUP "$GW_PID"
-reloads() { grep -c '"msg" *: *"reloaded"' "$GW_LOG"; }
-wait_for 10 test "$(reloads)" -ge 2 || fail "no second reload"
+reloaded_twice() { test "$(grep -c '"msg" *: *"reloaded"' "$GW_LOG")" -ge 2; }
+wait_for 10 reloaded_twice || fail "no second reload"
 expect_served team/app "$V1"
 # A key file that no longer parses: the reload is refused, the keys stay.
 echo garbage >trusted.pub

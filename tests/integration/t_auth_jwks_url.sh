@@ -191,7 +191,8 @@ sleep "$REFETCH"
 NFAIL=$(grep -c '"msg":"jwks fetch failed"' "$GW_LOG")
 try_push "$(id_token "$TMP/k1" "gone-$RANDOM")"
 assert_eq 401 "$HTTP_STATUS" "unknown kid with the server gone"
-wait_for 15 test "$(grep -c '"msg":"jwks fetch failed"' "$GW_LOG")" -gt "$NFAIL" ||
+nfail() { test "$(grep -c '"msg":"jwks fetch failed"' "$GW_LOG")" -gt "$NFAIL"; }
+wait_for 15 nfail ||
     fail "no failed refetch logged with the server gone"
 grep '"msg":"jwks fetch failed"' "$GW_LOG" | tail -n 1 |
     jq -e '.keeping == 2 and .retry_in >= 1' >/dev/null ||
