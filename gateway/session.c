@@ -144,6 +144,7 @@ struct session {
 	uint64_t bytes_in, bytes_out;
 	struct splice *sp; /* lazily made, kept for the next body */
 	int splicing; /* 1: request body, 2: response body */
+	int write_off; /* EV_WRITE off: the last answer went out directly */
 	const char *error; /* why the request ended badly, for the log */
 };
 
@@ -634,6 +635,37 @@ sess_close_after_flush(struct session *s)
 }
 
 /*
+ * Writing without the round trip. A bufferevent writes only once epoll
+ * says the socket is writable: two epoll_ctl() calls and a wakeup per
+ * answer. On a plain kept-alive connection a complete answer (or request
+ * head) is written here at once; what the socket does not take stays in
+ * the bufferevent, which goes on as usual. sess_write_on() must run
+ * before anything else is added to the client's output.
+ */
+static void
+sess_write_now(struct session *s)
+{
+	struct evbuffer *out = bufferevent_get_output(s->bev);
+
+	if (s->tls || s->fd < 0 || s->splicing ||
+	    evbuffer_get_length(out) == 0 || evbuffer_write(out, s->fd) < 0 ||
+	    evbuffer_get_length(out) > 0)
+		return; /* errors show on the bufferevent's own write */
+	/* Drops the write event this pass added: no epoll_ctl() at all. */
+	bufferevent_disable(s->bev, EV_WRITE);
+	s->write_off = 1;
+}
+
+static void
+sess_write_on(struct session *s)
+{
+	if (s->write_off) {
+		s->write_off = 0;
+		bufferevent_enable(s->bev, EV_WRITE);
+	}
+}
+
+/*
  * The response is complete and the request too: log it, then either wait
  * for the next request on this connection or close.
  */
@@ -648,6 +680,7 @@ sess_request_done(struct session *s)
 	sess_log(srv, s);
 	if (!s->keepalive || srv->draining || s->closing)
 		return sess_close_after_flush(s);
+	sess_write_now(s);
 	sess_request_reset(s);
 	bufferevent_enable(s->bev, EV_READ);
 	/* A pipelined request may be waiting in the input already. */
@@ -694,6 +727,7 @@ sess_reply_raw(struct session *s, int status, const char *ctype,
 	size_t blen = body != NULL ? evbuffer_get_length(body) : 0;
 	size_t before = evbuffer_get_length(out);
 
+	sess_write_on(s);
 	s->status = status;
 	s->wstate = WS_LOCAL;
 	if (s->rstate != RS_DONE)
@@ -937,6 +971,9 @@ static int
 sess_upstream_ready(struct session *s)
 {
 	const struct config *cfg = sess_cfg(s);
+	const unsigned char *head;
+	size_t len;
+	ssize_t n;
 
 	s->wstate = WS_HEAD;
 	http_parser_init(&s->resp_parser, HTTP_RESPONSE);
@@ -945,10 +982,17 @@ sess_upstream_ready(struct session *s)
 	upstr_set_timeouts(
 	    s->up, cfg->timeouts.upstream_response, cfg->timeouts.body);
 	upstr_enable_read(s->up, 1);
-	if (evbuffer_add(upstr_output(s->up), evbuffer_pullup(s->fwd, -1),
-		evbuffer_get_length(s->fwd)) == -1) {
-		return sess_reply(s, REPLY_INTERNAL, NULL, NULL);
+	head = evbuffer_pullup(s->fwd, -1);
+	len = evbuffer_get_length(s->fwd);
+	/* A bodiless request goes out at once (see sess_write_now()). */
+	if (s->rstate == RS_DONE && !s->hold_req && upstr_fd(s->up) >= 0 &&
+	    evbuffer_get_length(upstr_output(s->up)) == 0 &&
+	    (n = write(upstr_fd(s->up), head, len)) > 0) {
+		head += n;
+		len -= (size_t)n;
 	}
+	if (len > 0 && evbuffer_add(upstr_output(s->up), head, len) == -1)
+		return sess_reply(s, REPLY_INTERNAL, NULL, NULL);
 	if (s->hold_req) {
 		s->body_sent = evbuffer_get_length(s->held);
 		evbuffer_add_buffer(upstr_output(s->up), s->held);
@@ -1207,9 +1251,11 @@ sess_immutable_start(struct session *s)
 	if ((i = head_find(h, "Expect", 0)) >= 0 &&
 	    h->fields[i].value.len == 12 &&
 	    strncasecmp(head_ptr(h, h->fields[i].value), "100-continue", 12) ==
-		0)
+		0) {
+		sess_write_on(s);
 		evbuffer_add(bufferevent_get_output(s->bev),
 		    "HTTP/1.1 100 Continue\r\n\r\n", 25);
+	}
 	s->collect_req = 1;
 	bufferevent_enable(s->bev, EV_READ);
 	return sess_pump_request(s);
@@ -1645,6 +1691,8 @@ sess_send_head(struct session *s, long long body_len, const char *extra)
 	size_t i, before = evbuffer_get_length(out);
 	const struct head_field *f;
 	int status = (int)s->resp_parser.status_code;
+
+	sess_write_on(s);
 
 	evbuffer_add_printf(out, "HTTP/1.1 %d %.*s\r\n", status,
 	    (int)h->reason.len, head_ptr(h, h->reason));
