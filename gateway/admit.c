@@ -282,7 +282,11 @@ admit_worker(void *arg)
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	/* The upstream is restart-only, but a->conf may be swapped meanwhile.
+	 */
+	pthread_mutex_lock(&a->mtx);
 	reg = admit_registry_new(a->conf, err, sizeof(err));
+	pthread_mutex_unlock(&a->mtx);
 	db = db_open(a->db_path, err, sizeof(err));
 	for (;;) {
 		pthread_mutex_lock(&a->mtx);
@@ -348,7 +352,6 @@ admit_deliver_cb(evutil_socket_t fd, short what, void *arg)
 		a->queued--;
 		if (j->kind == JOB_VERIFY) {
 			TAILQ_REMOVE(&a->flight, j, flight);
-			a->st.verified++;
 			if (j->res.admit)
 				a->st.admitted++;
 			else
@@ -514,12 +517,6 @@ admit_get_stats(const struct admit *a, struct admit_stats *st)
 {
 	*st = a->st;
 	st->cached = a->nentries;
-}
-
-const struct admit_conf *
-admit_get_conf(const struct admit *a)
-{
-	return a->conf;
 }
 
 void

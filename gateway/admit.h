@@ -106,7 +106,6 @@ struct admit_result {
 	char key[POLICY_NAME_MAX]; /* key that verified, "" if none */
 	char via[ADMIT_DIGEST_MAX]; /* index that admitted a child, or "" */
 	long long expires; /* Unix seconds after which to check again */
-	int index; /* 1: the manifest is an index */
 	char (*children)[ADMIT_DIGEST_MAX]; /* an admitted index's children */
 	size_t nchildren;
 };
@@ -149,7 +148,6 @@ typedef void (*admit_cb)(const struct admit_result *r, void *arg);
 struct admit *admit_new(struct event_base *base, struct admit_conf *conf,
     const char *db_path, char *err, size_t errlen);
 void admit_free(struct admit *a);
-const struct admit_conf *admit_get_conf(const struct admit *a);
 
 /*
  * SIGHUP: use conf (taken over) from now on. Checks already running
@@ -192,7 +190,7 @@ int admit_tag_lookup(struct admit *a, const char *repo, const char *tag,
 
 /* Counters for /metrics. */
 struct admit_stats {
-	unsigned long long hits, misses, verified, admitted, refused;
+	unsigned long long hits, misses, admitted, refused;
 	size_t cached;
 };
 void admit_get_stats(const struct admit *a, struct admit_stats *st);

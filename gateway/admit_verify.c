@@ -957,7 +957,6 @@ admit_verify(const struct admit_conf *c, struct registry *reg, struct db *db,
 		    "matched to a signature");
 		return;
 	}
-	out->index = kind == AV_INDEX;
 	av_trace(&v, "manifest: %s %s (%s)", repo, dgst,
 	    kind == AV_INDEX	      ? "index"
 		: kind == AV_ARTIFACT ? "signature or attestation"
