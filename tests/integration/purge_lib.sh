@@ -124,6 +124,17 @@ sorted() { printf '%s\n' "$@" | sort; }
 # ledger SQL: run SQL on the gateway's database.
 ledger() { sqlite3 "$TMP/regward.db" "$1"; }
 
+# next_second: the ledger keeps whole seconds, and a purge counts a push
+# made in the second its run starts as made during the run (and keeps it,
+# erring on the safe side). Before starting a purge whose plan the test
+# predicts, let the clock leave the second of the last push.
+next_second()
+{
+	local s
+	s=$(date +%s)
+	while [ "$(date +%s)" -le "$s" ]; do sleep 0.05; done
+}
+
 # wait_ledger SQL WANT: poll until SQL prints WANT (the gateway's ledger
 # writer commits within a fraction of a second).
 wait_ledger()

@@ -64,6 +64,7 @@ U=$(img_push team/multi -)
 K=$(img_push other/keep v0)
 
 wait_ledger "SELECT count(*) FROM manifests WHERE source = 'push'" 16
+next_second
 assert_eq push "$(ledger "SELECT source FROM tags WHERE repository =
     'team/app' AND tag = 'new2'")" "a push records its tag"
 

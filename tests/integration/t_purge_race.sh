@@ -32,6 +32,7 @@ for i in 1 2 3 4 5 6 7 8; do
 	V[$i]=$(img_push team/race "v$i")
 done
 wait_ledger "SELECT count(*) FROM tags WHERE repository = 'team/race'" 8
+next_second
 
 purge --dry-run --json >"$TMP/plan.json" 2>/dev/null
 assert_eq 7 "$(wc -l <"$TMP/plan.json")" "seven candidates"
@@ -72,6 +73,7 @@ for i in 1 2 3 4 5 6; do
 	K[$i]=$(img_push team/race "k$i")
 done
 wait_ledger "SELECT count(*) FROM tags WHERE tag LIKE 'k%'" 6
+next_second
 REGWARD_PURGE_DELAY_MS=700 "$REGWARD_BIN" purge -c "$GW_CFG" --json >"$TMP/k1.json" 2>"$TMP/k1.err" &
 P2=$!
 track "$P2"
